@@ -1,0 +1,203 @@
+package recommend
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// The decisions of a benchmark, apart from the code that runs load: each is
+// a pure function of what has been measured.
+
+// Point is the measured behaviour of the model at one load: a level of the
+// Default ramp, a window of an Advanced run, or an open-loop confirmation.
+type Point struct {
+	Users       int           `json:"users,omitempty"`       // closed-loop users
+	OfferedRate float64       `json:"offeredRate,omitempty"` // open-loop requests/s
+	Duration    time.Duration `json:"durationNs"`
+	Sent        int64         `json:"sent"`
+	Throughput  float64       `json:"throughput"` // successful requests/s
+	ErrorRate   float64       `json:"errorRate"`  // failed / sent
+	P50         time.Duration `json:"p50Ns"`
+	P95         time.Duration `json:"p95Ns"`
+	P99         time.Duration `json:"p99Ns"`
+	CPU         float64       `json:"cpuPercent"`    // sum over cores, NaN when unknown
+	Memory      float64       `json:"memoryPercent"` // of the instance's memory, NaN when unknown
+	FirstError  string        `json:"firstError,omitempty"`
+}
+
+// Latency is the point's latency at quantile q (0.5, 0.95 or 0.99; other
+// values fall back to the nearest of those above).
+func (p Point) Latency(q float64) time.Duration {
+	switch {
+	case q <= 0.5:
+		return p.P50
+	case q <= 0.95:
+		return p.P95
+	default:
+		return p.P99
+	}
+}
+
+func (p Point) load() string {
+	if p.Users > 0 {
+		return fmt.Sprintf("%d users", p.Users)
+	}
+	return fmt.Sprintf("%.1f req/s", p.OfferedRate)
+}
+
+// Limits are what a load must satisfy to count.
+type Limits struct {
+	// Quantile and MaxLatency: the latency threshold; MaxLatency 0 = none.
+	Quantile   float64
+	MaxLatency time.Duration
+	// ErrorBudget is the largest acceptable failed fraction (default 0.01).
+	ErrorBudget float64
+	// PlateauGain is the smallest throughput gain between consecutive
+	// levels that counts as still rising (default 0.05).
+	PlateauGain float64
+	// MaxUsers bounds the Default ramp (default 1024).
+	MaxUsers int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.ErrorBudget == 0 {
+		l.ErrorBudget = 0.01
+	}
+	if l.PlateauGain == 0 {
+		l.PlateauGain = 0.05
+	}
+	if l.MaxUsers == 0 {
+		l.MaxUsers = 1024
+	}
+	if l.Quantile == 0 {
+		l.Quantile = 0.5
+	}
+	return l
+}
+
+// LimitsFor derives a job's limits from its stopping conditions.
+func LimitsFor(sc *StoppingConditions) Limits {
+	l := Limits{}
+	if sc != nil && len(sc.ModelLatencyThresholds) > 0 {
+		th := sc.ModelLatencyThresholds[0]
+		if q, err := percentileOf(th.Percentile); err == nil {
+			l.Quantile = q
+			l.MaxLatency = time.Duration(th.ValueInMilliseconds) * time.Millisecond
+		}
+	}
+	return l.withDefaults()
+}
+
+// Meets reports whether p satisfies the limits, and if not, why.
+func (l Limits) Meets(p Point) (bool, string) {
+	l = l.withDefaults()
+	if p.Sent == 0 {
+		return false, fmt.Sprintf("no request completed at %s", p.load())
+	}
+	if p.ErrorRate > l.ErrorBudget {
+		msg := fmt.Sprintf("%.1f%% of requests failed at %s (budget %.0f%%)", 100*p.ErrorRate, p.load(), 100*l.ErrorBudget)
+		if p.FirstError != "" {
+			msg += ": " + p.FirstError
+		}
+		return false, msg
+	}
+	if l.MaxLatency > 0 {
+		if lat := p.Latency(l.Quantile); lat > l.MaxLatency {
+			return false, fmt.Sprintf("P%.0f latency %s at %s exceeds the %s threshold", 100*l.Quantile, lat.Round(time.Microsecond), p.load(), l.MaxLatency)
+		}
+	}
+	return true, ""
+}
+
+// best returns the index of the point with the highest throughput among
+// those that meet the limits, or -1.
+func (l Limits) best(points []Point) int {
+	b := -1
+	for i, p := range points {
+		if ok, _ := l.Meets(p); ok && (b < 0 || p.Throughput > points[b].Throughput) {
+			b = i
+		}
+	}
+	return b
+}
+
+// RampVerdict is what to do after a level of the Default ramp.
+type RampVerdict struct {
+	Done      bool
+	NextUsers int    // when not Done
+	Best      int    // when Done: index of the level to confirm, or -1
+	Reason    string // when Done: why the ramp ended
+}
+
+// NextRamp decides the Default ramp: users double from level to level until
+// the throughput gains less than PlateauGain over the previous level, a
+// level breaks the limits, or MaxUsers is reached. The best level is then
+// the one with the highest throughput that meets the limits.
+func NextRamp(levels []Point, l Limits) RampVerdict {
+	l = l.withDefaults()
+	k := len(levels) - 1
+	if k < 0 {
+		return RampVerdict{NextUsers: 1}
+	}
+	last := levels[k]
+	if ok, why := l.Meets(last); !ok {
+		return RampVerdict{Done: true, Best: l.best(levels[:k]), Reason: why}
+	}
+	if k > 0 {
+		prev := levels[k-1]
+		if last.Throughput < prev.Throughput*(1+l.PlateauGain) {
+			return RampVerdict{Done: true, Best: l.best(levels), Reason: fmt.Sprintf(
+				"throughput levelled off: %.1f/s at %d users after %.1f/s at %d users (under %.0f%% gain)",
+				last.Throughput, last.Users, prev.Throughput, prev.Users, 100*l.PlateauGain)}
+		}
+	}
+	next := last.Users * 2
+	if next > l.MaxUsers {
+		return RampVerdict{Done: true, Best: l.best(levels), Reason: fmt.Sprintf("reached the limit of %d users", l.MaxUsers)}
+	}
+	return RampVerdict{NextUsers: next}
+}
+
+// ConfirmVerdict judges an open-loop run at a fixed rate: it passes when the
+// server completed at least 99% of the offered rate within the limits.
+// Otherwise it proposes a lower rate to try: 98% of what was achieved.
+func ConfirmVerdict(p Point, l Limits) (ok bool, nextRate float64, reason string) {
+	if met, why := l.Meets(p); !met {
+		return false, 0.98 * math.Min(p.Throughput, p.OfferedRate), why
+	}
+	if p.Throughput < 0.99*p.OfferedRate {
+		return false, 0.98 * p.Throughput, fmt.Sprintf("served %.1f/s of %.1f/s offered", p.Throughput, p.OfferedRate)
+	}
+	return true, 0, ""
+}
+
+// AdvancedStop decides whether an Advanced job's load ends early, after the
+// windows measured so far.
+func AdvancedStop(windows []Point, sc *StoppingConditions, l Limits) (bool, string) {
+	if len(windows) == 0 {
+		return false, ""
+	}
+	last := windows[len(windows)-1]
+	if ok, why := l.Meets(last); !ok {
+		return true, why
+	}
+	if sc == nil {
+		return false, ""
+	}
+	if sc.MaxInvocations > 0 && last.Throughput*60 >= float64(sc.MaxInvocations) {
+		return true, fmt.Sprintf("reached MaxInvocations: %.0f per minute at %s", last.Throughput*60, last.load())
+	}
+	if sc.FlatInvocations == FlatInvocationsStop && len(windows) >= 3 {
+		a, b, c := windows[len(windows)-3], windows[len(windows)-2], last
+		gain := l.withDefaults().PlateauGain
+		if c.Users > a.Users && b.Throughput < a.Throughput*(1+gain) && c.Throughput < b.Throughput*(1+gain) {
+			return true, fmt.Sprintf("invocations flat: %.1f/s at %d users, %.1f/s at %d users", a.Throughput, a.Users, c.Throughput, c.Users)
+		}
+	}
+	return false, ""
+}
+
+// BestWindow is the Advanced job's result: the window with the highest
+// throughput that meets the limits, or -1.
+func BestWindow(windows []Point, l Limits) int { return l.withDefaults().best(windows) }

@@ -1,0 +1,96 @@
+package recommend
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+func lvl(users int, thr float64, p95 time.Duration, errRate float64) Point {
+	return Point{Users: users, Sent: 1000, Throughput: thr, ErrorRate: errRate, P50: p95 / 2, P95: p95, P99: p95 * 2, CPU: math.NaN(), Memory: math.NaN()}
+}
+
+func TestNextRamp(t *testing.T) {
+	ms := time.Millisecond
+	tests := []struct {
+		name     string
+		levels   []Point
+		limits   Limits
+		done     bool
+		next     int
+		best     int
+		reasonIn string
+	}{
+		{"start", nil, Limits{}, false, 1, 0, ""},
+		{"rising", []Point{lvl(1, 50, 20*ms, 0), lvl(2, 100, 20*ms, 0)}, Limits{}, false, 4, 0, ""},
+		{"plateau picks the highest", []Point{lvl(1, 50, 20*ms, 0), lvl(2, 100, 20*ms, 0), lvl(4, 197, 20*ms, 0), lvl(8, 200, 40*ms, 0)}, Limits{}, true, 0, 3, "levelled off"},
+		{"falling", []Point{lvl(1, 50, ms, 0), lvl(2, 100, ms, 0), lvl(4, 90, ms, 0)}, Limits{}, true, 0, 1, "levelled off"},
+		{"errors end the ramp", []Point{lvl(1, 50, ms, 0), lvl(2, 100, ms, 0), lvl(4, 190, ms, 0.02)}, Limits{}, true, 0, 1, "2.0% of requests failed at 4 users"},
+		{"errors at one user", []Point{lvl(1, 50, ms, 0.5)}, Limits{}, true, 0, -1, "50.0% of requests failed"},
+		{"latency threshold", []Point{lvl(1, 50, 10*ms, 0), lvl(2, 100, 30*ms, 0)}, Limits{Quantile: 0.95, MaxLatency: 25 * ms}, true, 0, 0, "P95 latency 30ms at 2 users exceeds the 25ms threshold"},
+		{"max users", []Point{lvl(1, 10, ms, 0), lvl(2, 20, ms, 0)}, Limits{MaxUsers: 3}, true, 0, 1, "limit of 3 users"},
+		{"nothing sent", []Point{{Users: 1}}, Limits{}, true, 0, -1, "no request completed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := NextRamp(tt.levels, tt.limits)
+			if v.Done != tt.done || (!v.Done && v.NextUsers != tt.next) || (v.Done && v.Best != tt.best) {
+				t.Errorf("NextRamp = %+v, want done %v next %d best %d", v, tt.done, tt.next, tt.best)
+			}
+			if !strings.Contains(v.Reason, tt.reasonIn) {
+				t.Errorf("reason %q does not contain %q", v.Reason, tt.reasonIn)
+			}
+		})
+	}
+}
+
+func TestConfirmVerdict(t *testing.T) {
+	p := Point{OfferedRate: 200, Sent: 1600, Throughput: 199.5, P50: time.Millisecond}
+	if ok, _, why := ConfirmVerdict(p, Limits{}); !ok {
+		t.Errorf("99.75%% served: not ok: %s", why)
+	}
+	p.Throughput = 190
+	ok, next, why := ConfirmVerdict(p, Limits{})
+	if ok || math.Abs(next-0.98*190) > 1e-9 || !strings.Contains(why, "served 190.0/s of 200.0/s") {
+		t.Errorf("95%% served: ok %v next %v why %q", ok, next, why)
+	}
+	p.Throughput, p.ErrorRate = 200, 0.05
+	if ok, next, _ := ConfirmVerdict(p, Limits{}); ok || next != 0.98*200 {
+		t.Errorf("5%% errors: ok %v next %v", ok, next)
+	}
+}
+
+func TestAdvancedStop(t *testing.T) {
+	ms := time.Millisecond
+	ws := []Point{lvl(1, 50, ms, 0), lvl(2, 100, ms, 0), lvl(3, 101, ms, 0), lvl(4, 102, ms, 0)}
+	if stop, _ := AdvancedStop(ws, nil, Limits{}); stop {
+		t.Error("stopped without conditions")
+	}
+	if stop, why := AdvancedStop(ws, &StoppingConditions{FlatInvocations: FlatInvocationsStop}, Limits{}); !stop || !strings.Contains(why, "flat") {
+		t.Errorf("flat: %v %q", stop, why)
+	}
+	if stop, _ := AdvancedStop(ws, &StoppingConditions{FlatInvocations: FlatInvocationsContinue}, Limits{}); stop {
+		t.Error("Continue stopped")
+	}
+	if stop, why := AdvancedStop(ws[:2], &StoppingConditions{MaxInvocations: 6000}, Limits{}); !stop || !strings.Contains(why, "MaxInvocations") {
+		t.Errorf("max invocations: %v %q", stop, why)
+	}
+	slow := append(ws[:1:1], lvl(2, 100, 80*ms, 0))
+	if stop, why := AdvancedStop(slow, nil, Limits{Quantile: 0.99, MaxLatency: 100 * ms}); !stop || !strings.Contains(why, "P99") {
+		t.Errorf("latency: %v %q", stop, why)
+	}
+	if b := BestWindow(slow, Limits{Quantile: 0.99, MaxLatency: 100 * ms}); b != 0 {
+		t.Errorf("BestWindow = %d", b)
+	}
+}
+
+func TestLimitsFor(t *testing.T) {
+	l := LimitsFor(&StoppingConditions{ModelLatencyThresholds: []ModelLatencyThreshold{{Percentile: "P99", ValueInMilliseconds: 250}}})
+	if l.Quantile != 0.99 || l.MaxLatency != 250*time.Millisecond || l.ErrorBudget != 0.01 {
+		t.Errorf("LimitsFor = %+v", l)
+	}
+	if l := LimitsFor(nil); l.Quantile != 0.5 || l.MaxLatency != 0 {
+		t.Errorf("LimitsFor(nil) = %+v", l)
+	}
+}
