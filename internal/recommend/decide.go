@@ -12,6 +12,7 @@ import (
 // Point is the measured behaviour of the model at one load: a level of the
 // Default ramp, a window of an Advanced run, or an open-loop confirmation.
 type Point struct {
+	Stage       string        `json:"stage,omitempty"`       // "ramp", "confirm" or "window"
 	Users       int           `json:"users,omitempty"`       // closed-loop users
 	OfferedRate float64       `json:"offeredRate,omitempty"` // open-loop requests/s
 	Duration    time.Duration `json:"durationNs"`
@@ -24,6 +25,7 @@ type Point struct {
 	CPU         float64       `json:"cpuPercent"`    // sum over cores, NaN when unknown
 	Memory      float64       `json:"memoryPercent"` // of the instance's memory, NaN when unknown
 	FirstError  string        `json:"firstError,omitempty"`
+	Rejected    string        `json:"rejected,omitempty"` // why a confirmation did not sustain this load
 }
 
 // Latency is the point's latency at quantile q (0.5, 0.95 or 0.99; other
@@ -159,15 +161,26 @@ func NextRamp(levels []Point, l Limits) RampVerdict {
 	return RampVerdict{NextUsers: next}
 }
 
-// ConfirmVerdict judges an open-loop run at a fixed rate: it passes when the
-// server completed at least 99% of the offered rate within the limits.
-// Otherwise it proposes a lower rate to try: 98% of what was achieved.
-func ConfirmVerdict(p Point, l Limits) (ok bool, nextRate float64, reason string) {
+// ConfirmVerdict judges an open-loop run at a fixed rate against ref, the
+// closed-loop level it confirms. The rate is sustained when the server
+// completed at least 99% of it within the limits, and its latency (at the
+// limits' quantile) stayed within 2×ref + 1ms: a server that cannot keep up
+// with an open loop builds a queue, and its latency grows without bound.
+// Otherwise ConfirmVerdict proposes a lower rate to try: 98% of what was
+// served when throughput fell short, 95% of the offered rate when only the
+// latency did.
+func ConfirmVerdict(p, ref Point, l Limits) (ok bool, nextRate float64, reason string) {
+	l = l.withDefaults()
 	if met, why := l.Meets(p); !met {
 		return false, 0.98 * math.Min(p.Throughput, p.OfferedRate), why
 	}
 	if p.Throughput < 0.99*p.OfferedRate {
 		return false, 0.98 * p.Throughput, fmt.Sprintf("served %.1f/s of %.1f/s offered", p.Throughput, p.OfferedRate)
+	}
+	bound := 2*ref.Latency(l.Quantile) + time.Millisecond
+	if lat := p.Latency(l.Quantile); lat > bound {
+		return false, 0.95 * p.OfferedRate, fmt.Sprintf("P%.0f latency %s above %s, twice the closed-loop %s: a queue builds up",
+			100*l.Quantile, lat.Round(time.Microsecond), bound.Round(time.Microsecond), ref.Latency(l.Quantile).Round(time.Microsecond))
 	}
 	return true, 0, ""
 }

@@ -46,18 +46,26 @@ func TestNextRamp(t *testing.T) {
 }
 
 func TestConfirmVerdict(t *testing.T) {
-	p := Point{OfferedRate: 200, Sent: 1600, Throughput: 199.5, P50: time.Millisecond}
-	if ok, _, why := ConfirmVerdict(p, Limits{}); !ok {
-		t.Errorf("99.75%% served: not ok: %s", why)
+	ms := time.Millisecond
+	ref := Point{Users: 4, P50: 4 * ms}
+	tests := []struct {
+		name   string
+		p      Point
+		ok     bool
+		next   float64
+		reason string
+	}{
+		{"sustained", Point{OfferedRate: 200, Sent: 1600, Throughput: 199.5, P50: 3 * ms}, true, 0, ""},
+		{"short of the rate", Point{OfferedRate: 200, Sent: 1600, Throughput: 190, P50: 3 * ms}, false, 0.98 * 190, "served 190.0/s of 200.0/s"},
+		{"errors", Point{OfferedRate: 200, Sent: 1600, Throughput: 200, ErrorRate: 0.05, P50: 3 * ms}, false, 0.98 * 200, "5.0% of requests failed"},
+		{"queue builds up", Point{OfferedRate: 200, Sent: 1600, Throughput: 200, P50: 40 * ms}, false, 0.95 * 200, "P50 latency 40ms above 9ms"},
+		{"at the latency bound", Point{OfferedRate: 200, Sent: 1600, Throughput: 200, P50: 9 * ms}, true, 0, ""},
 	}
-	p.Throughput = 190
-	ok, next, why := ConfirmVerdict(p, Limits{})
-	if ok || math.Abs(next-0.98*190) > 1e-9 || !strings.Contains(why, "served 190.0/s of 200.0/s") {
-		t.Errorf("95%% served: ok %v next %v why %q", ok, next, why)
-	}
-	p.Throughput, p.ErrorRate = 200, 0.05
-	if ok, next, _ := ConfirmVerdict(p, Limits{}); ok || next != 0.98*200 {
-		t.Errorf("5%% errors: ok %v next %v", ok, next)
+	for _, tt := range tests {
+		ok, next, why := ConfirmVerdict(tt.p, ref, Limits{})
+		if ok != tt.ok || math.Abs(next-tt.next) > 1e-9 || !strings.Contains(why, tt.reason) {
+			t.Errorf("%s: ok %v next %v why %q; want %v %v %q", tt.name, ok, next, why, tt.ok, tt.next, tt.reason)
+		}
 	}
 }
 

@@ -1,7 +1,7 @@
 package recommend
 
 import (
-	"time"
+	"github.com/inferscale/inferscale/internal/awstime"
 )
 
 // The types in this file mirror SageMaker's
@@ -183,9 +183,9 @@ type JobDescription struct {
 	JobArn                   string                `json:"JobArn"`
 	RoleArn                  string                `json:"RoleArn"`
 	Status                   string                `json:"Status"`
-	CreationTime             time.Time             `json:"CreationTime"`
-	CompletionTime           *time.Time            `json:"CompletionTime,omitempty"`
-	LastModifiedTime         time.Time             `json:"LastModifiedTime"`
+	CreationTime             awstime.Timestamp     `json:"CreationTime"`
+	CompletionTime           *awstime.Timestamp    `json:"CompletionTime,omitempty"`
+	LastModifiedTime         awstime.Timestamp     `json:"LastModifiedTime"`
 	FailureReason            string                `json:"FailureReason,omitempty"`
 	InputConfig              InputConfig           `json:"InputConfig"`
 	StoppingConditions       *StoppingConditions   `json:"StoppingConditions,omitempty"`
@@ -199,8 +199,8 @@ type Recommendation struct {
 	Metrics               *Metrics                    `json:"Metrics,omitempty"`
 	EndpointConfiguration EndpointOutputConfiguration `json:"EndpointConfiguration"`
 	ModelConfiguration    ModelConfiguration          `json:"ModelConfiguration"`
-	InvocationEndTime     *time.Time                  `json:"InvocationEndTime,omitempty"`
-	InvocationStartTime   *time.Time                  `json:"InvocationStartTime,omitempty"`
+	InvocationEndTime     *awstime.Timestamp          `json:"InvocationEndTime,omitempty"`
+	InvocationStartTime   *awstime.Timestamp          `json:"InvocationStartTime,omitempty"`
 }
 
 // Metrics is RecommendationMetrics. Pointers are absent when not measured
@@ -265,8 +265,8 @@ type Benchmark struct {
 	EndpointConfiguration *EndpointOutputConfiguration `json:"EndpointConfiguration,omitempty"`
 	ModelConfiguration    ModelConfiguration           `json:"ModelConfiguration"`
 	FailureReason         string                       `json:"FailureReason,omitempty"`
-	InvocationEndTime     *time.Time                   `json:"InvocationEndTime,omitempty"`
-	InvocationStartTime   *time.Time                   `json:"InvocationStartTime,omitempty"`
+	InvocationEndTime     *awstime.Timestamp           `json:"InvocationEndTime,omitempty"`
+	InvocationStartTime   *awstime.Timestamp           `json:"InvocationStartTime,omitempty"`
 }
 
 // ScalingRequest is GetScalingConfigurationRecommendationRequest.

@@ -1,0 +1,159 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/inferscale/inferscale/internal/api/model"
+)
+
+// newRuntimeRouter serves an InvokeEndpoint that echoes the payload with the
+// endpoint and variant it was routed to.
+func newRuntimeRouter(t *testing.T) *Router {
+	t.Helper()
+	rts := NewService(model.MustLoad("sagemaker-runtime"))
+	rts.MaxBodyBytes = 64
+	rts.Codes = Codes{KindInvalid: {"ValidationError", http.StatusBadRequest}, KindNotFound: {"ValidationError", http.StatusBadRequest}}
+	rts.Route("InvokeEndpoint", func(ctx context.Context, req *Request, w http.ResponseWriter, body []byte) error {
+		name := req.HTTP.PathValue("EndpointName")
+		if name == "missing" {
+			return Errorf(KindNotFound, "Endpoint %s of account %s not found.", name, req.Account)
+		}
+		if name == "model-error" {
+			return &Error{Code: "ModelError", Status: 424, Message: "Received server error (500) from primary",
+				Fields: map[string]any{"OriginalStatusCode": 500, "OriginalMessage": "boom"}}
+		}
+		variant := req.HTTP.Header.Get("X-Amzn-SageMaker-Target-Variant")
+		if variant == "" {
+			variant = "AllTraffic"
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("X-Amzn-Invoked-Production-Variant", variant)
+		fmt.Fprintf(w, "%s/%s/%s:", req.Region, name, variant)
+		_, err := w.Write(body)
+		return err
+	})
+	rt := &Router{}
+	if err := rt.Add(rts); err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+func TestRESTRoutes(t *testing.T) {
+	rt := newRuntimeRouter(t)
+	scope := map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-west-1/sagemaker/aws4_request, SignedHeaders=host, Signature=00"}
+	tests := []struct {
+		name    string
+		path    string
+		header  map[string]string
+		body    string
+		status  int
+		code    string // error code, or "" for success
+		want    string // success body, or a fragment of the error message
+		variant string
+	}{
+		{name: "invoke", path: "/endpoints/ep-1/invocations", header: scope, body: `{"x":1}`, status: 200, want: `eu-west-1/ep-1/AllTraffic:{"x":1}`, variant: "AllTraffic"},
+		{name: "target variant header", path: "/endpoints/ep-1/invocations", header: map[string]string{"X-Amzn-SageMaker-Target-Variant": "blue"}, body: "raw", status: 200, want: "us-east-1/ep-1/blue:raw", variant: "blue"},
+		{name: "label fails its pattern", path: "/endpoints/bad_name/invocations", body: "x", status: 400, code: "ValidationError",
+			want: "Value 'bad_name' at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9])*"},
+		{name: "header fails its pattern", path: "/endpoints/ep-1/invocations", header: map[string]string{"X-Amzn-SageMaker-Target-Variant": "no_underscores"}, body: "x", status: 400, code: "ValidationError",
+			want: "at 'targetVariant' failed to satisfy constraint"},
+		{name: "payload over the limit", path: "/endpoints/ep-1/invocations", body: strings.Repeat("x", 65), status: 413, code: "RequestEntityTooLargeException", want: "limit of 64 bytes"},
+		{name: "handler error", path: "/endpoints/missing/invocations", body: "x", status: 400, code: "ValidationError", want: "Endpoint missing of account 123456789012 not found."},
+		{name: "error with extra fields", path: "/endpoints/model-error/invocations", body: "x", status: 424, code: "ModelError", want: "Received server error"},
+		{name: "unknown path", path: "/endpoints/ep-1/other", body: "x", status: 404, code: "UnknownOperationException", want: "No operation matches POST /endpoints/ep-1/other"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := do(t, rt, http.MethodPost, tt.path, tt.header, tt.body)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.raw)
+			}
+			if tt.code == "" {
+				if r.raw != tt.want || r.header.Get("X-Amzn-Invoked-Production-Variant") != tt.variant || r.header.Get("x-amzn-RequestId") == "" {
+					t.Errorf("got %q %v", r.raw, r.header)
+				}
+				return
+			}
+			if r.header.Get("X-Amzn-ErrorType") != tt.code || r.body["__type"] != tt.code || r.header.Get("Content-Type") != "application/json" {
+				t.Errorf("error headers %v body %s, want code %s", r.header, r.raw, tt.code)
+			}
+			if msg, _ := r.body["message"].(string); !strings.Contains(msg, tt.want) {
+				t.Errorf("message %q lacks %q", msg, tt.want)
+			}
+			if tt.code == "ModelError" && (r.body["OriginalStatusCode"] != float64(500) || r.body["OriginalMessage"] != "boom") {
+				t.Errorf("extra fields missing: %s", r.raw)
+			}
+		})
+	}
+}
+
+// jsonTranscoder stands in for a CBOR codec: it passes JSON through and
+// records what it saw, which is enough to check the rpc-v2-cbor plumbing.
+type jsonTranscoder struct {
+	inputs, outputs []string
+}
+
+func (c *jsonTranscoder) ContentType() string { return "application/cbor" }
+
+func (c *jsonTranscoder) ToJSON(body []byte, in *model.Shape) ([]byte, error) {
+	if bytes.HasPrefix(body, []byte("!")) {
+		return nil, fmt.Errorf("not CBOR")
+	}
+	c.inputs = append(c.inputs, in.Name)
+	return body, nil
+}
+
+func (c *jsonTranscoder) FromJSON(body []byte, out *model.Shape) ([]byte, error) {
+	name := "error"
+	if out != nil {
+		name = out.Name
+	}
+	c.outputs = append(c.outputs, name)
+	return body, nil
+}
+
+func TestRPCv2CBORHook(t *testing.T) {
+	rt, _ := newTestRouter(t)
+	cbor := map[string]string{"Smithy-Protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"}
+
+	r := do(t, rt, http.MethodPost, "/service/GraniteServiceVersion20100801/operation/DescribeAlarms", cbor, `{"AlarmNames":["a"]}`)
+	if r.status != 400 || r.body["__type"] != "UnsupportedProtocolException" {
+		t.Errorf("without a transcoder: %d %s", r.status, r.raw)
+	}
+
+	tc := &jsonTranscoder{}
+	rt.RPCv2CBOR = tc
+	r = do(t, rt, http.MethodPost, "/service/GraniteServiceVersion20100801/operation/DescribeAlarms", cbor, `{"AlarmNames":["a"]}`)
+	if r.status != 200 || r.header.Get("Smithy-Protocol") != "rpc-v2-cbor" || r.header.Get("Content-Type") != "application/cbor" ||
+		!strings.Contains(r.raw, `"AlarmName":"a"`) {
+		t.Errorf("with a transcoder: %d %v %s", r.status, r.header, r.raw)
+	}
+	r = do(t, rt, http.MethodPost, "/service/GraniteServiceVersion20100801/operation/DescribeAlarms", cbor, `{"MaxRecords":0}`)
+	if r.status != 400 || r.raw == "" || r.header.Get("X-Amzn-ErrorType") != "ValidationException" {
+		t.Errorf("validation through the transcoder: %d %s", r.status, r.raw)
+	}
+	r = do(t, rt, http.MethodPost, "/service/GraniteServiceVersion20100801/operation/DescribeAlarms", cbor, `!garbage`)
+	if r.status != 400 || r.header.Get("X-Amzn-ErrorType") != "SerializationException" {
+		t.Errorf("undecodable body: %d %s", r.status, r.raw)
+	}
+	r = do(t, rt, http.MethodPost, "/service/GraniteServiceVersion20100801/operation/Nope", cbor, `{}`)
+	if r.status != 400 || r.header.Get("X-Amzn-ErrorType") != "UnknownOperationException" {
+		t.Errorf("unknown op: %d %s", r.status, r.raw)
+	}
+	r = do(t, rt, http.MethodPost, "/not/the/shape", cbor, `{}`)
+	if r.status != 400 || r.header.Get("X-Amzn-ErrorType") != "UnknownOperationException" {
+		t.Errorf("bad path: %d %s", r.status, r.raw)
+	}
+	if got := strings.Join(tc.inputs, ","); got != "DescribeAlarmsInput,DescribeAlarmsInput" {
+		t.Errorf("transcoded inputs %s", got)
+	}
+	if got := strings.Join(tc.outputs, ","); got != "DescribeAlarmsOutput,error,error,error,error" {
+		t.Errorf("transcoded outputs %s", got)
+	}
+}

@@ -1,0 +1,192 @@
+// Package server assembles `inferscale serve`: the store, the API services
+// on one api.Router, /healthz and Prometheus /metrics, and the HTTP
+// server's lifecycle. The serve command and the API tests build the same
+// handler through New, so the tests exercise what is deployed.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/inferscale/inferscale/internal/api"
+	"github.com/inferscale/inferscale/internal/sagemaker"
+	"github.com/inferscale/inferscale/internal/store"
+)
+
+// DatabaseFile is the name of the database in the data directory.
+const DatabaseFile = "inferscale.db"
+
+// Config configures a Server.
+type Config struct {
+	// DataDir holds the database; it is created if missing.
+	DataDir string
+	// Credentials are the access keys whose SigV4 signatures are verified.
+	// Nil means signatures are not verified: any request is accepted, in the
+	// account its access key maps to (api.DefaultAccount).
+	Credentials map[string]api.Credential
+	// Logger receives request and server logs; nil discards.
+	Logger *slog.Logger
+	// Version is reported by /healthz.
+	Version string
+	// CheckOutput validates every response against the service models
+	// (see api.Service.CheckOutput); for tests.
+	CheckOutput bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is a configured `inferscale serve`.
+type Server struct {
+	Store     *store.Store
+	SageMaker *sagemaker.Service
+	Router    *api.Router
+
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+	started time.Time
+}
+
+// New opens the store in cfg.DataDir and builds the services. Close the
+// Server to close the store.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("new server: no data directory")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	if err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	s := &Server{Store: st, cfg: cfg, log: log, started: cfg.Now()}
+	s.SageMaker = &sagemaker.Service{Store: st, Logger: log}
+
+	var auth api.Authenticator = api.ScopeAuth{}
+	if cfg.Credentials != nil {
+		auth = api.SigV4Auth{Lookup: api.StaticCredentials(cfg.Credentials)}
+	}
+	s.Router = &api.Router{Auth: auth, Logger: log, Now: cfg.Now}
+	for _, svc := range []*api.Service{s.SageMaker.NewAPI()} {
+		svc.CheckOutput = cfg.CheckOutput
+		if err := s.Router.Add(svc); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("new server: %w", err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg)
+	s.Router.Observe = m.observe
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	mux.Handle("/", s.Router)
+	s.handler = mux
+	return s, nil
+}
+
+// Handler serves the APIs, /healthz and /metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve serves on ln until ctx is done, then shuts down gracefully: it stops
+// accepting, waits up to 10 s for requests in flight, and returns. It does
+// not close the store.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "addr", ln.Addr().String())
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		return fmt.Errorf("shut down %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// Close closes the store.
+func (s *Server) Close() error { return s.Store.Close() }
+
+type health struct {
+	Status        string  `json:"status"`
+	Version       string  `json:"version"`
+	UptimeSeconds float64 `json:"uptimeSeconds"`
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	b, _ := json.Marshal(health{Status: "ok", Version: s.cfg.Version, UptimeSeconds: s.cfg.Now().Sub(s.started).Seconds()})
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// metrics are the server's own Prometheus metrics.
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "inferscale_api_requests_total",
+			Help: "API requests by service, operation and AWS error code (OK for success).",
+		}, []string{"service", "operation", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "inferscale_api_request_duration_seconds",
+			Help:    "Time from the arrival of an API request to the end of its response.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"service", "operation"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+func (m *metrics) observe(service, operation, code string, _ int, elapsed time.Duration) {
+	if service == "" {
+		service = "unknown"
+	}
+	if operation == "" {
+		operation = "unknown"
+	}
+	if code == "" {
+		code = "OK"
+	}
+	m.requests.WithLabelValues(service, operation, code).Inc()
+	m.latency.WithLabelValues(service, operation).Observe(elapsed.Seconds())
+}

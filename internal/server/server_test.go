@@ -1,0 +1,219 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inferscale/inferscale/internal/api"
+)
+
+func TestParseCredentials(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     map[string]api.Credential
+		err      string
+	}{
+		{name: "keys with and without account", in: "# comment\n\nAKIDA  secret-a\t111122223333\n  AKIDB secret-b  \n",
+			want: map[string]api.Credential{"AKIDA": {SecretKey: "secret-a", Account: "111122223333"}, "AKIDB": {SecretKey: "secret-b"}}},
+		{name: "missing secret", in: "AKIDA\n", err: "line 1: want ACCESS_KEY SECRET_KEY [ACCOUNT], got 1 fields"},
+		{name: "too many fields", in: "# x\nA s 111122223333 extra\n", err: "line 2: want"},
+		{name: "bad account", in: "A s 1234\n", err: `line 1: account "1234" is not 12 digits`},
+		{name: "duplicate key", in: "A s\nA t\n", err: "line 2: access key A listed twice"},
+		{name: "empty", in: "# nothing\n", err: "no access keys"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseCredentials(strings.NewReader(tt.in))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s: %+v, want %+v", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	tests := []struct {
+		addr string
+		want bool
+		err  bool
+	}{
+		{addr: "127.0.0.1:8686", want: true},
+		{addr: "127.3.2.1:0", want: true},
+		{addr: "[::1]:80", want: true},
+		{addr: "localhost:1", want: true},
+		{addr: ":8686"},
+		{addr: "0.0.0.0:8686"},
+		{addr: "[::]:8686"},
+		{addr: "10.0.0.5:8686"},
+		{addr: "example.com:80"},
+		{addr: "127.0.0.1", err: true},
+	}
+	for _, tt := range tests {
+		got, err := Loopback(tt.addr)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("Loopback(%q) = %v, %v; want %v (error %v)", tt.addr, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+// start runs a Server on a loopback listener until the test ends.
+func start(t *testing.T) (base string, stop func() error) {
+	t.Helper()
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { now = now.Add(time.Second); return now }
+	srv, err := New(context.Background(), Config{DataDir: t.TempDir(), Version: "v9.9.9", Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-served:
+			return err
+		case <-time.After(15 * time.Second):
+			t.Fatal("Serve did not return after cancel")
+			return nil
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		srv.Close()
+	})
+	return "http://" + ln.Addr().String(), stop
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func call(t *testing.T, base, target, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
+	req.Header.Set("X-Amz-Target", target)
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	base, _ := start(t)
+	code, body := get(t, base+"/healthz")
+	var h health
+	if err := json.Unmarshal([]byte(body), &h); err != nil || code != 200 || h.Status != "ok" || h.Version != "v9.9.9" || h.UptimeSeconds <= 0 {
+		t.Errorf("/healthz = %d %s (%v)", code, body, err)
+	}
+
+	for range 3 {
+		if c := call(t, base, "SageMaker.ListModels", `{}`); c != 200 {
+			t.Fatalf("ListModels: %d", c)
+		}
+	}
+	if c := call(t, base, "SageMaker.DescribeModel", `{"ModelName":"nope"}`); c != 400 {
+		t.Fatalf("DescribeModel: %d", c)
+	}
+	if c := call(t, base, "SageMaker.MadeUp", `{}`); c != 400 {
+		t.Fatalf("MadeUp: %d", c)
+	}
+	code, metrics := get(t, base+"/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`inferscale_api_requests_total{code="OK",operation="ListModels",service="SageMaker"} 3`,
+		`inferscale_api_requests_total{code="ValidationException",operation="DescribeModel",service="SageMaker"} 1`,
+		`inferscale_api_requests_total{code="UnknownOperationException",operation="unknown",service="SageMaker"} 1`,
+		`inferscale_api_request_duration_seconds_count{operation="ListModels",service="SageMaker"} 3`,
+		`go_goroutines `,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(metrics, "MadeUp") {
+		t.Error("/metrics has a label value a client made up")
+	}
+}
+
+// TestGracefulShutdown cancels Serve while a request is in flight: the
+// request completes, and Serve returns without error afterwards.
+func TestGracefulShutdown(t *testing.T) {
+	base, stop := start(t)
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest(http.MethodPost, base+"/", pr)
+	req.Header.Set("X-Amz-Target", "SageMaker.ListModels")
+	req.ContentLength = 2
+	resp := make(chan *http.Response, 1)
+	go func() {
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+		}
+		resp <- r
+	}()
+	pw.Write([]byte("{")) // the server is now reading the body
+	time.Sleep(50 * time.Millisecond)
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	select {
+	case err := <-stopped:
+		t.Fatalf("Serve returned (%v) with a request in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	pw.Write([]byte("}"))
+	pw.Close()
+	if r := <-resp; r == nil || r.StatusCode != 200 {
+		t.Fatalf("in-flight request: %+v", r)
+	} else {
+		r.Body.Close()
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("still serving after shutdown")
+	}
+}
