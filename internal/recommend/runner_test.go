@@ -270,3 +270,73 @@ func TestJobCancelStopsInstances(t *testing.T) {
 	}
 	// newRunner's cleanup checks that no process is left.
 }
+
+// TestAdvancedJob runs STAIRS with an environment-parameter range that
+// changes the reference model's capacity, a latency threshold, and a
+// MaxInvocations goal that needs two instances of the smaller one.
+func TestAdvancedJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real load for about 20 seconds")
+	}
+	r := newRunner(t)
+	r.Tuning.Window = 2 * time.Second
+	in := JobInput{
+		JobName: "adv",
+		JobType: JobTypeAdvanced,
+		InputConfig: InputConfig{
+			EndpointConfigurations: []EndpointInputConfiguration{{
+				InstanceType: "test.1cpu",
+				EnvironmentParameterRanges: &EnvironmentParameterRanges{CategoricalParameterRanges: []CategoricalParameter{
+					{Name: modelserver.EnvRefSlots, Value: []string{"2", "4"}},
+				}},
+			}},
+			TrafficPattern: &TrafficPattern{TrafficType: TrafficStairs, Stairs: &Stairs{DurationInSeconds: 8, NumberOfSteps: 4, UsersPerStep: 2}},
+		},
+		StoppingConditions: &StoppingConditions{
+			MaxInvocations:         15000,
+			ModelLatencyThresholds: []ModelLatencyThreshold{{Percentile: "P95", ValueInMilliseconds: 500}},
+		},
+	}
+	var stepsSeen int
+	rep, err := r.Run(context.Background(), Job{Input: in, Model: referenceModel(t, 1, 20*time.Millisecond)}, nil, func(StepResult) { stepsSeen++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status != StatusCompleted || stepsSeen != 2 {
+		t.Fatalf("status %s (%s), %d steps reported", rep.Status, rep.FailureReason, stepsSeen)
+	}
+	tests := []struct {
+		slots     string
+		perMinute float64 // one instance's capacity
+		count     int     // instances for 15000/min
+	}{
+		{"2", 6000, 3},
+		{"4", 12000, 2},
+	}
+	for i, tt := range tests {
+		s := rep.Steps[i]
+		if s.Status != StatusCompleted || s.Environment[0].Value != tt.slots {
+			t.Fatalf("step %d: %s %s env %v", i, s.Status, s.FailureReason, s.Environment)
+		}
+		m := s.Metrics
+		perInstance := float64(m.MaxInvocations) / float64(s.InstanceCount)
+		t.Logf("slots %s: MaxInvocations %d over %d instances, latency %d µs; %s", tt.slots, m.MaxInvocations, s.InstanceCount, m.ModelLatency, s.Verdict)
+		if math.Abs(perInstance-tt.perMinute)/tt.perMinute > 0.03 {
+			t.Errorf("slots %s: %.0f per instance per minute, want %.0f ±3%%", tt.slots, perInstance, tt.perMinute)
+		}
+		if s.InstanceCount != tt.count {
+			t.Errorf("slots %s: InitialInstanceCount %d, want %d", tt.slots, s.InstanceCount, tt.count)
+		}
+		if want := 0.1 * float64(tt.count); *m.CostPerHour != want || *m.CostPerInference != want/(float64(m.MaxInvocations)*60) {
+			t.Errorf("slots %s: cost %v %v", tt.slots, *m.CostPerHour, *m.CostPerInference)
+		}
+		if s.Points[0].Stage != "window" || len(s.Points) < 2 {
+			t.Errorf("slots %s: points %+v", tt.slots, s.Points)
+		}
+	}
+	// Ranked by cost per inference: the larger capacity is cheaper per inference.
+	recs := Recommendations("adv", rep.Steps, Goals{})
+	if len(recs) != 2 || recs[0].ModelConfiguration.EnvironmentParameters[0].Value != "4" {
+		t.Errorf("ranking: %+v", recs)
+	}
+}
