@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -55,18 +56,46 @@ func TestModelServerArguments(t *testing.T) {
 	}
 }
 
-// buildInferscale builds this command into a temporary directory.
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildInferscale builds this command once per test binary, into a
+// directory removed when the tests end (see TestMain).
 func buildInferscale(t *testing.T) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go tool to build the binary with")
 	}
-	bin := filepath.Join(t.TempDir(), "inferscale")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "inferscale-cmd-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildDir = dir
+		builtBin = filepath.Join(dir, "inferscale")
+		if out, err := exec.Command(goTool, "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bin
+	return builtBin
+}
+
+var buildDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
 
 // modelServerProcess is `inferscale model-server serve` running as a child.

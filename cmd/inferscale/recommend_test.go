@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -97,6 +100,100 @@ func TestParseGoals(t *testing.T) {
 	for _, bad := range []string{"cost=6", "speed=1", "cost"} {
 		if _, err := parseGoals(bad); err == nil {
 			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+// TestRecommendCommand runs `inferscale recommend` as a real process on the
+// reference model and checks the JSON it prints is the
+// DescribeInferenceRecommendationsJob response.
+func TestRecommendCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real job")
+	}
+	bin := buildInferscale(t)
+	dir := t.TempDir()
+	cat := filepath.Join(dir, "catalog.json")
+	if err := os.WriteFile(cat, []byte(`{"instanceTypes": [{"name": "test.1cpu", "vcpu": 1, "memoryGiB": 1, "pricePerHour": {"us-east-1": 0.05}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "recommend", "--sample-model", "reference",
+		"--model-env", "INFERSCALE_REFERENCE_SLOTS=4", "--model-env", "INFERSCALE_REFERENCE_SERVICE_TIME=10ms",
+		"--catalog", cat, "--instance-types", "test.1cpu", "--job-name", "cli-test",
+		"--warmup", "1s", "--level-duration", "2s", "--confirm-duration", "3s",
+		"--latency-threshold", "P95=200ms", "--scaling", "--output", "json")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("recommend: %v\n%s", err, stderr.String())
+	}
+	var out struct {
+		JobName, JobType, JobArn, Status string
+		CreationTime                     float64
+		InferenceRecommendations         []struct {
+			RecommendationId      string
+			Metrics               map[string]float64
+			EndpointConfiguration struct {
+				InstanceType         string
+				InitialInstanceCount int
+			}
+		}
+		ScalingConfiguration struct {
+			Metric struct{ InvocationsPerInstance int }
+		}
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
+	}
+	if out.JobName != "cli-test" || out.Status != "COMPLETED" || out.JobArn != "arn:aws:sagemaker:us-east-1:123456789012:inference-recommendations-job/cli-test" || out.CreationTime < 1.7e9 {
+		t.Errorf("job fields: %+v", out)
+	}
+	if len(out.InferenceRecommendations) != 1 {
+		t.Fatalf("recommendations: %s", stdout.String())
+	}
+	r := out.InferenceRecommendations[0]
+	m := r.Metrics
+	for _, k := range []string{"CostPerHour", "CostPerInference", "MaxInvocations", "ModelLatency", "CpuUtilization", "MemoryUtilization", "ModelSetupTime"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("metric %s missing: %v", k, m)
+		}
+	}
+	if got := m["MaxInvocations"]; got < 24000*0.97 || got > 24000*1.03 {
+		t.Errorf("MaxInvocations %v, want 24000 ±3%%", got)
+	}
+	if m["CostPerHour"] != 0.05 || r.EndpointConfiguration.InstanceType != "test.1cpu" {
+		t.Errorf("recommendation: %+v", r)
+	}
+	if out.ScalingConfiguration.Metric.InvocationsPerInstance <= 0 {
+		t.Errorf("no scaling configuration: %s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "step 1 test.1cpu: completed") {
+		t.Errorf("progress lines missing on stderr:\n%s", stderr.String())
+	}
+}
+
+func TestRecommendCommandErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--output", "yaml"}, 2, "--output must be text or json"},
+		{[]string{"--latency-threshold", "P95"}, 2, "want PERCENTILE=DURATION"},
+		{[]string{"--goals", "speed=3"}, 2, "unknown goal"},
+		{[]string{"--instance-types", "ml.nope.large"}, 1, `unknown instance type "ml.nope.large"`},
+		{[]string{"--model-url", "ftp://x"}, 2, "must be an http:// or https:// URL"},
+		{[]string{"--model-url", "http://127.0.0.1:1"}, 2, "no sample payload"},
+		{[]string{"--payload", "/nonexistent"}, 1, "no such file"},
+		{[]string{"--model-command", "/etc/passwd", "--payload", "/etc/hostname"}, 1, "not an executable file"},
+		{[]string{"--catalog", "/nonexistent"}, 1, "load catalog"},
+		{[]string{"extra"}, 2, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), cmdIO{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}, append([]string{"recommend"}, tt.args...))
+		if code != tt.code || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("recommend %v: exit %d, stderr %q; want %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
 		}
 	}
 }

@@ -8,10 +8,13 @@
 // from each request's intended send time, so a server that slows down
 // cannot hide its queueing delay (no coordinated omission).
 //
-// The HTTP/1.1 client is its own: requests are serialised once, each
-// worker keeps one keep-alive connection and parses responses into a
-// reusable buffer, and latencies are recorded into sharded HDR histograms
-// that are merged once per second.
+// The HTTP/1.1 client is its own: requests are serialised once, each user
+// or open-loop worker keeps one keep-alive connection and parses responses
+// incrementally into a reusable buffer, and latencies are recorded into
+// sharded HDR histograms that are merged once per second. On Linux, closed
+// loops run on one epoll event loop per CPU, as wrk does (engine_linux.go);
+// elsewhere, and for open loops, each user or worker is a goroutine with a
+// net.Conn.
 package loadgen
 
 import (
