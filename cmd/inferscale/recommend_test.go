@@ -197,3 +197,49 @@ func TestRecommendCommandErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRecommendCLIInputJSON runs an Advanced job from a request file written
+// for `aws sagemaker create-inference-recommendations-job --cli-input-json`.
+func TestRecommendCLIInputJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real job")
+	}
+	bin := buildInferscale(t)
+	dir := t.TempDir()
+	cat := filepath.Join(dir, "catalog.json")
+	job := filepath.Join(dir, "job.json")
+	files := map[string]string{
+		cat: `{"instanceTypes": [{"name": "test.1cpu", "vcpu": 1, "memoryGiB": 1}]}`,
+		job: `{
+		  "JobName": "advanced-from-file",
+		  "JobType": "Advanced",
+		  "RoleArn": "arn:aws:iam::123456789012:role/ignored",
+		  "InputConfig": {
+		    "EndpointConfigurations": [{"InstanceType": "test.1cpu"}],
+		    "TrafficPattern": {"TrafficType": "PHASES", "Phases": [{"InitialNumberOfUsers": 2, "SpawnRate": 60, "DurationInSeconds": 6}]},
+		    "VolumeKmsKeyId": "ignored"
+		  },
+		  "StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 300}]},
+		  "SomeFutureMember": true
+		}`,
+	}
+	for path, body := range files {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "recommend", "--cli-input-json", job, "--catalog", cat,
+		"--sample-model", "reference", "--model-env", "INFERSCALE_REFERENCE_SLOTS=2", "--model-env", "INFERSCALE_REFERENCE_SERVICE_TIME=10ms",
+		"--warmup", "1s")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("recommend: %v\n%s", err, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"Job advanced-from-file (Advanced): COMPLETED", "LATENCY P99 ms", "test.1cpu", "no cost figures: the catalog has no price for test.1cpu in us-east-1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

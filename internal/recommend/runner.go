@@ -219,11 +219,14 @@ func (r *Runner) Run(ctx context.Context, job Job, progress func(Progress), done
 			wg.Wait()
 		}
 		wg.Add(1)
+		launched := make(chan struct{})
 		go func(p StepPlan) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			finish(r.runStep(jobCtx, job, p, len(plans), tuning, progress))
+			finish(r.runStep(jobCtx, job, p, len(plans), tuning, progress, sync.OnceFunc(func() { close(launched) })))
 		}(p)
+		// The next step's fit is judged once this one holds its CPUs.
+		<-launched
 	}
 	wg.Wait()
 
@@ -303,7 +306,9 @@ func newStep(p StepPlan, now time.Time) StepResult {
 }
 
 // runStep runs one benchmark; it never leaves its instance running.
-func (r *Runner) runStep(ctx context.Context, job Job, p StepPlan, steps int, t Tuning, progress func(Progress)) StepResult {
+// launched is called once the instance holds its CPUs, or the launch failed.
+func (r *Runner) runStep(ctx context.Context, job Job, p StepPlan, steps int, t Tuning, progress func(Progress), launched func()) StepResult {
+	defer launched()
 	s := newStep(p, r.now())
 	log := r.logger().With("step", p.Index, "instance_type", p.InstanceType.Name)
 	report := func(pr Progress) {
@@ -344,6 +349,7 @@ func (r *Runner) runStep(ctx context.Context, job Job, p StepPlan, steps int, t 
 		MemoryBytes:  p.InstanceType.MemoryBytes(),
 		SetupTimeout: setupTimeout,
 	})
+	launched()
 	if err != nil {
 		return fail("launch: %v", err)
 	}
