@@ -445,15 +445,15 @@ func printReport(w io.Writer, in recommend.JobInput, rep *recommend.Report, desc
 		q = strings.ToUpper(th.ModelLatencyThresholds[0].Percentile)
 	}
 	if len(desc.InferenceRecommendations) > 0 {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "RANK\tINSTANCE TYPE\tCOUNT\tMAX INV/MIN\tLATENCY %s ms\tCPU %%\tMEM %%\tSETUP s\t$/HOUR\t$/1M INF\tENVIRONMENT\t\n", q)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "RANK\tINSTANCE TYPE\tCOUNT\tMAX INV/MIN\tLATENCY %s ms\tCPU %%\tMEM %%\tSETUP s\t$/HOUR\t$/1M INF\tENVIRONMENT\n", q)
 		for i, r := range desc.InferenceRecommendations {
 			m := r.Metrics
 			env := make([]string, len(r.ModelConfiguration.EnvironmentParameters))
 			for j, e := range r.ModelConfiguration.EnvironmentParameters {
 				env[j] = e.Key + "=" + e.Value
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\n",
 				i+1, r.EndpointConfiguration.InstanceType, r.EndpointConfiguration.InitialInstanceCount,
 				m.MaxInvocations, float64(m.ModelLatency)/1000,
 				optFloat(m.CpuUtilization, "%.1f"), optFloat(m.MemoryUtilization, "%.2f"), optInt(m.ModelSetupTime),
