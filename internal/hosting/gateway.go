@@ -1,0 +1,407 @@
+package hosting
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Limits of SageMaker's InvokeEndpoint.
+const (
+	// MaxPayloadBytes is the largest request (and response) body.
+	MaxPayloadBytes = 6 << 20
+	// DefaultModelTimeout is how long a container may take to answer.
+	DefaultModelTimeout = 60 * time.Second
+)
+
+// HTTP headers of InvokeEndpoint, as SageMaker Runtime names them. The
+// container receives CustomAttributes under the same header.
+const (
+	HeaderCustomAttributes = "X-Amzn-SageMaker-Custom-Attributes"
+	HeaderTargetVariant    = "X-Amzn-SageMaker-Target-Variant"
+	HeaderInvokedVariant   = "X-Amzn-Invoked-Production-Variant"
+)
+
+// maxAttempts bounds the instances tried for one request; only a connection
+// refused (the request never reached a container) moves on to the next.
+const maxAttempts = 3
+
+// ModelError: the container answered with a status other than 2xx, timed out
+// or failed while answering. The API maps it to SageMaker's ModelError (424).
+type ModelError struct {
+	Variant  string
+	Instance string
+	// OriginalStatusCode is the container's status; 0 if it gave none.
+	OriginalStatusCode int
+	// OriginalMessage is the container's response body, or why there is
+	// none.
+	OriginalMessage string
+}
+
+func (e *ModelError) Error() string {
+	if e.OriginalStatusCode == 0 {
+		return fmt.Sprintf("Received server error (0) from %s with message %q", e.Variant, e.OriginalMessage)
+	}
+	kind := "server"
+	if e.OriginalStatusCode < 500 {
+		kind = "client"
+	}
+	return fmt.Sprintf("Received %s error (%d) from %s with message %q", kind, e.OriginalStatusCode, e.Variant, e.OriginalMessage)
+}
+
+// ValidationError: the request or configuration is invalid (unknown
+// TargetVariant, payload too large, negative count, ...). The API maps it to
+// ValidationError (400).
+type ValidationError struct{ Message string }
+
+func (e *ValidationError) Error() string { return e.Message }
+
+// ServiceUnavailableError: no instance can take the request now. The API maps
+// it to ServiceUnavailable (503).
+type ServiceUnavailableError struct{ Message string }
+
+func (e *ServiceUnavailableError) Error() string { return e.Message }
+
+// InvokeRequest is one InvokeEndpoint call.
+type InvokeRequest struct {
+	Body             []byte
+	ContentType      string
+	Accept           string
+	CustomAttributes string
+	// TargetVariant, if set, bypasses the weights.
+	TargetVariant string
+}
+
+// InvokeResponse is the model's answer.
+type InvokeResponse struct {
+	Body             []byte
+	ContentType      string
+	CustomAttributes string
+	// InvokedProductionVariant is the variant that answered.
+	InvokedProductionVariant string
+}
+
+// Write writes the response as SageMaker Runtime does: status 200, the
+// body and the Content-Type, x-Amzn-Invoked-Production-Variant and
+// CustomAttributes headers.
+func (r *InvokeResponse) Write(w http.ResponseWriter) error {
+	h := w.Header()
+	if r.ContentType != "" {
+		h["Content-Type"] = []string{r.ContentType}
+	}
+	h[HeaderInvokedVariant] = []string{r.InvokedProductionVariant}
+	if r.CustomAttributes != "" {
+		h[HeaderCustomAttributes] = []string{r.CustomAttributes}
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(r.Body))}
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(r.Body)
+	return err
+}
+
+// ReadPayload reads a request body of at most MaxPayloadBytes, or returns a
+// *ValidationError.
+func ReadPayload(r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxPayloadBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read payload: %w", err)
+	}
+	if len(b) > MaxPayloadBytes {
+		return nil, payloadTooLarge()
+	}
+	return b, nil
+}
+
+func payloadTooLarge() error {
+	return &ValidationError{Message: fmt.Sprintf("Request payload exceeds the maximum of %d bytes", MaxPayloadBytes)}
+}
+
+// GatewayConfig tunes a Gateway. The zero value works.
+type GatewayConfig struct {
+	// ModelTimeout bounds one container call (DefaultModelTimeout when
+	// zero).
+	ModelTimeout time.Duration
+	// MaxIdleConnsPerInstance is the keep-alive pool size per instance
+	// (1024 when zero): at least the expected concurrency per instance, so
+	// that busy instances never pay for new connections.
+	MaxIdleConnsPerInstance int
+	// Recorder, if set, receives every invocation.
+	Recorder Recorder
+}
+
+// Gateway routes invocations to endpoints' instances over one shared pool of
+// keep-alive connections. It is safe for concurrent use.
+type Gateway struct {
+	client    *http.Client
+	transport *http.Transport
+	timeout   time.Duration
+	rec       Recorder
+}
+
+// NewGateway returns a gateway. Close it to drop its idle connections.
+func NewGateway(c GatewayConfig) *Gateway {
+	if c.ModelTimeout <= 0 {
+		c.ModelTimeout = DefaultModelTimeout
+	}
+	if c.MaxIdleConnsPerInstance <= 0 {
+		c.MaxIdleConnsPerInstance = 1024
+	}
+	t := &http.Transport{
+		// Instances are on this host or a cluster network: no proxy.
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        0, // no global limit
+		MaxIdleConnsPerHost: c.MaxIdleConnsPerInstance,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		// Bodies are at most 6 MB; bigger buffers save syscalls.
+		WriteBufferSize: 64 << 10,
+		ReadBufferSize:  64 << 10,
+	}
+	return &Gateway{client: &http.Client{Transport: t}, transport: t, timeout: c.ModelTimeout, rec: c.Recorder}
+}
+
+// Close drops idle connections.
+func (g *Gateway) Close() { g.transport.CloseIdleConnections() }
+
+// Invoke sends req to an instance of ep: of TargetVariant if set, else of a
+// variant picked by weight among those with an instance in service; then to
+// the instance with the fewest requests in flight (or a random one, as the
+// variant's routing says). It returns *ValidationError, *ModelError,
+// *ServiceUnavailableError, or a wrapped ctx error.
+func (g *Gateway) Invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest) (*InvokeResponse, error) {
+	start := time.Now()
+	inv := Invocation{Endpoint: ep.name}
+	resp, err := g.invoke(ctx, ep, req, &inv)
+	if g.rec != nil {
+		total := time.Since(start).Microseconds()
+		inv.OverheadLatencyMicros = max(total-inv.ModelLatencyMicros, 0)
+		inv.Class = classOf(err)
+		g.rec.RecordInvocation(inv)
+	}
+	return resp, err
+}
+
+func classOf(err error) StatusClass {
+	var me *ModelError
+	var ve *ValidationError
+	switch {
+	case err == nil:
+		return Status2XX
+	case errors.As(err, &me):
+		return StatusModelError
+	case errors.As(err, &ve):
+		return Status4XX
+	default:
+		return Status5XX
+	}
+}
+
+func (g *Gateway) invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest, inv *Invocation) (*InvokeResponse, error) {
+	if len(req.Body) > MaxPayloadBytes {
+		return nil, payloadTooLarge()
+	}
+	t := ep.table.Load()
+	var v *Variant
+	if req.TargetVariant != "" {
+		for _, c := range t.variants {
+			if c.name == req.TargetVariant {
+				v = c
+				break
+			}
+		}
+		if v == nil {
+			return nil, &ValidationError{Message: fmt.Sprintf("Endpoint %s does not have target variant %s", ep.name, req.TargetVariant)}
+		}
+	} else {
+		v = pickVariant(t)
+		if v == nil {
+			return nil, &ServiceUnavailableError{Message: fmt.Sprintf("Endpoint %s has no instance in service with a non-zero weight", ep.name)}
+		}
+	}
+	inv.Variant = v.name
+
+	var tried [maxAttempts]*replica
+	var lastErr error
+	for attempt := range maxAttempts {
+		r := v.pick(tried[:attempt])
+		if r == nil {
+			break
+		}
+		tried[attempt] = r
+		inv.Instance = r.id
+		resp, err := g.call(ctx, v, r, req, inv)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+			return resp, err
+		}
+		lastErr = err // never reached the container: safe to try another
+	}
+	if lastErr != nil {
+		return nil, &ServiceUnavailableError{Message: fmt.Sprintf("Variant %s of endpoint %s: no instance reachable: %v", v.name, ep.name, lastErr)}
+	}
+	return nil, &ServiceUnavailableError{Message: fmt.Sprintf("Variant %s of endpoint %s has no instance in service", v.name, ep.name)}
+}
+
+// pickVariant picks a variant by weight among those with an instance in
+// service, or returns nil.
+func pickVariant(t *routes) *Variant {
+	var total float64
+	for i, v := range t.variants {
+		if t.weights[i] > 0 && len(*v.ready.Load()) > 0 {
+			total += t.weights[i]
+		}
+	}
+	if total <= 0 {
+		return nil
+	}
+	x := rand.Float64() * total
+	var last *Variant
+	for i, v := range t.variants {
+		if t.weights[i] > 0 && len(*v.ready.Load()) > 0 {
+			last = v
+			if x < t.weights[i] {
+				return v
+			}
+			x -= t.weights[i]
+		}
+	}
+	return last // rounding
+}
+
+// pick chooses an instance in service that is not in skip and has not ended,
+// by the variant's routing strategy, and counts a request on it.
+func (v *Variant) pick(skip []*replica) *replica {
+	ready := *v.ready.Load()
+	n := len(ready)
+	if n == 0 {
+		return nil
+	}
+	off := rand.IntN(n)
+	var best *replica
+	bestOut := int64(0)
+	for k := range n {
+		r := ready[(off+k)%n]
+		if contains(skip, r) || ended(r) {
+			continue
+		}
+		if v.routing == RandomRouting {
+			best = r
+			break
+		}
+		// Least outstanding; the random start breaks ties evenly.
+		if o := r.outstanding.Load(); best == nil || o < bestOut {
+			best, bestOut = r, o
+		}
+	}
+	return best
+}
+
+func contains(s []*replica, r *replica) bool {
+	for _, x := range s {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+func ended(r *replica) bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// call sends one POST /invocations to r.
+func (g *Gateway) call(ctx context.Context, v *Variant, r *replica, req *InvokeRequest, inv *Invocation) (*InvokeResponse, error) {
+	r.outstanding.Add(1)
+	defer r.outstanding.Add(-1)
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, r.invURL, bytes.NewReader(req.Body))
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w", r.id, err)
+	}
+	if req.ContentType != "" {
+		hreq.Header["Content-Type"] = []string{req.ContentType}
+	}
+	if req.Accept != "" {
+		hreq.Header["Accept"] = []string{req.Accept}
+	}
+	if req.CustomAttributes != "" {
+		hreq.Header[HeaderCustomAttributes] = []string{req.CustomAttributes}
+	}
+	sent := time.Now()
+	resp, err := g.client.Do(hreq)
+	if err != nil {
+		inv.ModelLatencyMicros = time.Since(sent).Microseconds()
+		return nil, g.failure(ctx, v, r, err)
+	}
+	body, err := readBody(resp)
+	inv.ModelLatencyMicros = time.Since(sent).Microseconds()
+	if err != nil {
+		return nil, g.failure(ctx, v, r, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, &ModelError{Variant: v.name, Instance: r.id, OriginalStatusCode: resp.StatusCode, OriginalMessage: string(body)}
+	}
+	return &InvokeResponse{
+		Body:                     body,
+		ContentType:              resp.Header.Get("Content-Type"),
+		CustomAttributes:         resp.Header.Get(HeaderCustomAttributes),
+		InvokedProductionVariant: v.name,
+	}, nil
+}
+
+// failure turns a transport error into what Invoke returns: a connection
+// refused stays as it is (the caller tries another instance), the caller's
+// ctx ending is returned wrapped, anything else is the model's failure.
+func (g *Gateway) failure(ctx context.Context, v *Variant, r *replica, err error) error {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("invoke %s: %w", r.id, err)
+	case errors.Is(context.Cause(ctx), context.DeadlineExceeded) && !errors.Is(err, errTooLarge):
+		// Our timeout, or the caller's deadline: both mean the model was
+		// too slow.
+		return &ModelError{Variant: v.name, Instance: r.id, OriginalMessage: fmt.Sprintf("Your invocation timed out while waiting for a response from container %s.", r.id)}
+	case ctx.Err() != nil:
+		return fmt.Errorf("invoke %s: %w", r.id, ctx.Err())
+	}
+	return &ModelError{Variant: v.name, Instance: r.id, OriginalMessage: err.Error()}
+}
+
+var errTooLarge = errors.New("response exceeds the maximum payload size")
+
+// readBody reads a response body of at most MaxPayloadBytes.
+func readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	n := resp.ContentLength
+	if n > MaxPayloadBytes {
+		return nil, errTooLarge
+	}
+	if n >= 0 {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxPayloadBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxPayloadBytes {
+		return nil, errTooLarge
+	}
+	return b, nil
+}

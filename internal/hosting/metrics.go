@@ -1,0 +1,55 @@
+package hosting
+
+// StatusClass classifies the outcome of an invocation the way CloudWatch's
+// SageMaker metrics count them.
+type StatusClass uint8
+
+// Status classes.
+const (
+	// Status2XX: the model answered with a 2xx status.
+	Status2XX StatusClass = iota
+	// Status4XX: the request was rejected before reaching a model
+	// (Invocation4XXErrors).
+	Status4XX
+	// Status5XX: the service could not serve it (Invocation5XXErrors).
+	Status5XX
+	// StatusModelError: the model answered with an error status, timed out
+	// or failed (InvocationModelErrors).
+	StatusModelError
+)
+
+// String returns the class name as a metric suffix.
+func (c StatusClass) String() string {
+	switch c {
+	case Status2XX:
+		return "2XX"
+	case Status4XX:
+		return "4XX"
+	case Status5XX:
+		return "5XX"
+	case StatusModelError:
+		return "ModelError"
+	}
+	return "unknown"
+}
+
+// Invocation is what the gateway reports about one request.
+type Invocation struct {
+	Endpoint string
+	// Variant and Instance are empty when no instance was chosen.
+	Variant  string
+	Instance string
+	// ModelLatencyMicros is the time the model took: from sending the
+	// request to the container to reading its whole response.
+	ModelLatencyMicros int64
+	// OverheadLatencyMicros is the rest of the time spent in Invoke.
+	OverheadLatencyMicros int64
+	Class                 StatusClass
+}
+
+// Recorder receives one Invocation per request from the gateway. It is
+// called on the request path, concurrently, so it must be quick and safe
+// for concurrent use.
+type Recorder interface {
+	RecordInvocation(Invocation)
+}

@@ -1,0 +1,461 @@
+// Package metrics is the time-series store behind the CloudWatch view of
+// inferscale: hosting writes per-request samples into it, the CloudWatch API
+// and the autoscaler read statistics back, and /metrics exports it to
+// Prometheus.
+//
+// A series is keyed by namespace, metric name and dimensions. Each series
+// keeps 10-second buckets for 3 hours and 1-minute buckets for 15 days, as
+// CloudWatch does for high-resolution and standard metrics. A bucket holds
+// SampleCount, Sum, Minimum, Maximum and a sparse quantile sketch; buckets
+// exist only where data arrived. Nothing in the store reads the clock: Put
+// takes the sample's timestamp and Evict takes now.
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Resolutions and retentions of the two bucket rings.
+const (
+	HighResPeriod    = 10 * time.Second
+	LowResPeriod     = time.Minute
+	HighResRetention = 3 * time.Hour
+	LowResRetention  = 15 * 24 * time.Hour
+
+	// DefaultMaxSeries is the series limit when Options.MaxSeries is 0.
+	DefaultMaxSeries = 10000
+
+	hiSec = int64(HighResPeriod / time.Second)
+	loSec = int64(LowResPeriod / time.Second)
+	// futureSlack: CloudWatch accepts timestamps up to 2 hours ahead, so
+	// Put's own eviction (relative to a series' newest bucket) keeps that
+	// much extra history rather than dropping data that Evict(now) still
+	// considers retained.
+	futureSlack = int64(2 * time.Hour / time.Second)
+	numShards   = 16
+)
+
+// Errors returned by the store; test with errors.Is.
+var (
+	ErrTooManySeries    = errors.New("too many metric series")
+	ErrInvalidParameter = errors.New("invalid parameter")
+)
+
+// Dimension is one name=value pair of a series key.
+type Dimension struct {
+	Name  string
+	Value string
+}
+
+// Sample is one raw value of a batch (PutBatch).
+type Sample struct {
+	Name  string
+	Value float64
+	Unit  string
+}
+
+// StatisticSet is a pre-aggregated set of values, as PutMetricData's
+// StatisticValues.
+type StatisticSet struct {
+	SampleCount float64
+	Sum         float64
+	Minimum     float64
+	Maximum     float64
+}
+
+// Options configures a Store. The zero value works.
+type Options struct {
+	// MaxSeries bounds the number of series; 0 means DefaultMaxSeries.
+	MaxSeries int
+	// Logger receives Run's save failures; nil discards.
+	Logger *slog.Logger
+}
+
+// Store is a bounded, thread-safe set of series. Create it with New.
+type Store struct {
+	seed   maphash.Seed
+	max    int
+	log    *slog.Logger
+	shards [numShards]shard
+
+	countMu sync.Mutex
+	count   int
+}
+
+type shard struct {
+	mu     sync.RWMutex
+	series map[uint64]*series // by key hash; collisions chained via next
+}
+
+// series is one time series. Its buckets are sorted by start and hold only
+// periods with data.
+type series struct {
+	ns, name string
+	dims     []Dimension
+	next     *series
+
+	mu         sync.Mutex
+	unit       string
+	hi, lo     []bucket
+	totalCount float64 // cumulative since creation, for Prometheus counters
+	totalSum   float64
+	last       int64 // newest sample time, unix seconds
+}
+
+// bucket aggregates the samples of one 10-s or 1-min period.
+type bucket struct {
+	start              int64 // unix seconds, multiple of the resolution
+	count, sum, mn, mx float64
+	noPct              bool // a sample without usable distribution arrived
+	sk                 sketch
+}
+
+// New returns an empty store.
+func New(opts Options) *Store {
+	s := &Store{seed: maphash.MakeSeed(), max: opts.MaxSeries, log: opts.Logger}
+	if s.max <= 0 {
+		s.max = DefaultMaxSeries
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for i := range s.shards {
+		s.shards[i].series = map[uint64]*series{}
+	}
+	return s
+}
+
+// Len returns the number of series held.
+func (s *Store) Len() int {
+	s.countMu.Lock()
+	defer s.countMu.Unlock()
+	return s.count
+}
+
+// sortedDims returns dims sorted by name (then value). It allocates only when
+// the caller's slice is not already sorted; it never modifies dims.
+func sortedDims(dims []Dimension) []Dimension {
+	if slices.IsSortedFunc(dims, cmpDim) {
+		return dims
+	}
+	c := slices.Clone(dims)
+	slices.SortFunc(c, cmpDim)
+	return c
+}
+
+func cmpDim(a, b Dimension) int {
+	if a.Name != b.Name {
+		if a.Name < b.Name {
+			return -1
+		}
+		return 1
+	}
+	switch {
+	case a.Value < b.Value:
+		return -1
+	case a.Value > b.Value:
+		return 1
+	}
+	return 0
+}
+
+// hashKey hashes a series key. dims must be sorted. Field separators keep
+// ("ab","c") and ("a","bc") apart.
+func (s *Store) hashKey(ns, name string, dims []Dimension) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteString(ns)
+	h.WriteByte(0)
+	h.WriteString(name)
+	for _, d := range dims {
+		h.WriteByte(0)
+		h.WriteString(d.Name)
+		h.WriteByte(1)
+		h.WriteString(d.Value)
+	}
+	return h.Sum64()
+}
+
+func (sr *series) is(ns, name string, dims []Dimension) bool {
+	return sr.ns == ns && sr.name == name && slices.Equal(sr.dims, dims)
+}
+
+// lookup finds a series; dims must be sorted.
+func (s *Store) lookup(ns, name string, dims []Dimension) *series {
+	h := s.hashKey(ns, name, dims)
+	sh := &s.shards[h%numShards]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	for sr := sh.series[h]; sr != nil; sr = sr.next {
+		if sr.is(ns, name, dims) {
+			return sr
+		}
+	}
+	return nil
+}
+
+// getOrCreate finds or creates a series; dims must be sorted.
+func (s *Store) getOrCreate(ns, name string, dims []Dimension) (*series, error) {
+	if sr := s.lookup(ns, name, dims); sr != nil {
+		return sr, nil
+	}
+	if err := validKey(ns, name, dims); err != nil {
+		return nil, err
+	}
+	h := s.hashKey(ns, name, dims)
+	sh := &s.shards[h%numShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	for sr := sh.series[h]; sr != nil; sr = sr.next {
+		if sr.is(ns, name, dims) {
+			return sr, nil
+		}
+	}
+	s.countMu.Lock()
+	if s.count >= s.max {
+		s.countMu.Unlock()
+		return nil, fmt.Errorf("add series %s %s: %w (limit %d)", ns, name, ErrTooManySeries, s.max)
+	}
+	s.count++
+	s.countMu.Unlock()
+	sr := &series{ns: ns, name: name, dims: slices.Clone(dims), next: sh.series[h], last: math.MinInt64}
+	sh.series[h] = sr
+	return sr, nil
+}
+
+func validKey(ns, name string, dims []Dimension) error {
+	if ns == "" || name == "" {
+		return fmt.Errorf("series key %q %q: namespace and metric name are required: %w", ns, name, ErrInvalidParameter)
+	}
+	for i, d := range dims {
+		if d.Name == "" {
+			return fmt.Errorf("series %s %s: empty dimension name: %w", ns, name, ErrInvalidParameter)
+		}
+		if i > 0 && dims[i-1].Name == d.Name {
+			return fmt.Errorf("series %s %s: duplicate dimension %s: %w", ns, name, d.Name, ErrInvalidParameter)
+		}
+	}
+	return nil
+}
+
+func validValue(v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("value %v: %w", v, ErrInvalidParameter)
+	}
+	return nil
+}
+
+// Put records one raw sample taken at t. It is the hot path: for an existing
+// series and a value in a known sketch bin it does not allocate. unit is the
+// CloudWatch unit name ("Count", "Microseconds", ...); the series keeps the
+// first non-empty unit it is given.
+func (s *Store) Put(ns, name string, dims []Dimension, value float64, unit string, t time.Time) error {
+	if err := validValue(value); err != nil {
+		return fmt.Errorf("put %s %s: %w", ns, name, err)
+	}
+	dims = sortedDims(dims)
+	sr, err := s.getOrCreate(ns, name, dims)
+	if err != nil {
+		return fmt.Errorf("put %s %s: %w", ns, name, err)
+	}
+	sr.add(t.Unix(), unit, StatisticSet{1, value, value, value}, value, 1, value >= 0)
+	return nil
+}
+
+// PutBatch records several samples that share namespace, dimensions and
+// time, such as a request's Invocations, ModelLatency and OverheadLatency.
+// Samples before an invalid one are recorded.
+func (s *Store) PutBatch(ns string, dims []Dimension, t time.Time, samples []Sample) error {
+	dims = sortedDims(dims)
+	for _, smp := range samples {
+		if err := s.Put(ns, smp.Name, dims, smp.Value, smp.Unit, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PutStatistics records a pre-aggregated statistic set. As in CloudWatch,
+// the set contributes to percentiles only when all its values are equal
+// (Minimum == Maximum and Sum == Minimum*SampleCount) and not negative;
+// otherwise percentiles of the buckets it lands in become unavailable.
+func (s *Store) PutStatistics(ns, name string, dims []Dimension, set StatisticSet, unit string, t time.Time) error {
+	for _, v := range []float64{set.SampleCount, set.Sum, set.Minimum, set.Maximum} {
+		if err := validValue(v); err != nil {
+			return fmt.Errorf("put statistics %s %s: %w", ns, name, err)
+		}
+	}
+	if set.SampleCount <= 0 || set.Minimum > set.Maximum {
+		return fmt.Errorf("put statistics %s %s: need SampleCount > 0 and Minimum <= Maximum: %w", ns, name, ErrInvalidParameter)
+	}
+	dims = sortedDims(dims)
+	sr, err := s.getOrCreate(ns, name, dims)
+	if err != nil {
+		return fmt.Errorf("put statistics %s %s: %w", ns, name, err)
+	}
+	uniform := set.Minimum == set.Maximum && set.Sum == set.Minimum*set.SampleCount
+	integral := set.SampleCount == math.Trunc(set.SampleCount) && set.SampleCount <= math.MaxUint32
+	sr.add(t.Unix(), unit, set, set.Minimum, uint32(set.SampleCount), uniform && integral && set.Minimum >= 0)
+	return nil
+}
+
+// add merges a statistic set into the 10-s and 1-min buckets of ts. If pct,
+// the set is n copies of v and goes into the sketches.
+func (sr *series) add(ts int64, unit string, set StatisticSet, v float64, n uint32, pct bool) {
+	sr.mu.Lock()
+	defer sr.mu.Unlock()
+	if sr.unit == "" && unit != "" && unit != "None" {
+		sr.unit = unit
+	}
+	sr.totalCount += set.SampleCount
+	sr.totalSum += set.Sum
+	sr.last = max(sr.last, ts)
+	for _, r := range [2]struct {
+		b   *[]bucket
+		res int64
+		ret int64
+	}{
+		{&sr.hi, hiSec, int64(HighResRetention / time.Second)},
+		{&sr.lo, loSec, int64(LowResRetention / time.Second)},
+	} {
+		b := bucketFor(r.b, floorDiv(ts, r.res)*r.res, r.ret+futureSlack)
+		if b == nil {
+			continue // older than the ring keeps
+		}
+		if b.count == 0 {
+			b.mn, b.mx = set.Minimum, set.Maximum
+		} else {
+			b.mn, b.mx = math.Min(b.mn, set.Minimum), math.Max(b.mx, set.Maximum)
+		}
+		b.count += set.SampleCount
+		b.sum += set.Sum
+		switch {
+		case !pct:
+			b.noPct = true
+		case !b.noPct:
+			b.sk.add(v, n)
+			if b != &(*r.b)[len(*r.b)-1] {
+				b.sk.pack() // an out-of-order sample into a sealed bucket
+			}
+		}
+	}
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// bucketFor returns the bucket starting at start, creating it if needed.
+// Appending a new newest bucket seals the previous one and drops buckets
+// older than keep seconds before it. It returns nil if start itself is that
+// old.
+func bucketFor(bp *[]bucket, start, keep int64) *bucket {
+	b := *bp
+	n := len(b)
+	if n > 0 && b[n-1].start == start {
+		return &b[n-1]
+	}
+	if n == 0 || b[n-1].start < start {
+		if n > 0 {
+			b[n-1].sk.pack()
+		}
+		cut := 0
+		for cut < n && b[cut].start <= start-keep {
+			cut++
+		}
+		if cut > 0 {
+			clear(b[:cut]) // release sketches
+			b = b[cut:]
+		}
+		b = append(b, bucket{start: start})
+		*bp = b
+		return &b[len(b)-1]
+	}
+	if start <= b[n-1].start-keep {
+		return nil
+	}
+	i, found := slices.BinarySearchFunc(b, start, func(x bucket, t int64) int { return cmpInt(x.start, t) })
+	if !found {
+		b = slices.Insert(b, i, bucket{start: start})
+		*bp = b
+	}
+	return &b[i]
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Evict drops buckets past their retention at now (10-s buckets older than
+// 3 hours, 1-min buckets older than 15 days: those starting before
+// now minus the retention) and series left without data.
+// It returns the number of series removed.
+func (s *Store) Evict(now time.Time) int {
+	hiCut := now.Add(-HighResRetention).Unix()
+	loCut := now.Add(-LowResRetention).Unix()
+	removed := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for h, head := range sh.series {
+			var keep *series
+			for sr := head; sr != nil; {
+				next := sr.next
+				sr.mu.Lock()
+				sr.hi = dropBefore(sr.hi, hiCut)
+				sr.lo = dropBefore(sr.lo, loCut)
+				empty := len(sr.hi) == 0 && len(sr.lo) == 0
+				sr.mu.Unlock()
+				if empty {
+					removed++
+				} else {
+					sr.next, keep = keep, sr
+				}
+				sr = next
+			}
+			if keep == nil {
+				delete(sh.series, h)
+			} else {
+				sh.series[h] = keep
+			}
+		}
+		sh.mu.Unlock()
+	}
+	s.countMu.Lock()
+	s.count -= removed
+	s.countMu.Unlock()
+	return removed
+}
+
+// dropBefore removes buckets that start before cut.
+func dropBefore(b []bucket, cut int64) []bucket {
+	i := 0
+	for i < len(b) && b[i].start < cut {
+		i++
+	}
+	if i == 0 {
+		return b
+	}
+	if i == len(b) {
+		return nil
+	}
+	clear(b[:i])
+	return b[i:]
+}
