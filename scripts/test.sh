@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, "Run the tests"); CI runs exactly this.
-# It checks formatting and vet, then runs every test with the race detector.
+# It checks formatting and vet, runs every test with the race detector, then
+# runs the examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,5 +14,20 @@ fi
 echo "== go vet"
 go vet ./...
 
+# -p 1: one package's tests at a time. The recommender's tests measure real
+# load against the reference model and check it to 3%; two packages loading
+# both cores at once would starve them.
 echo "== go test -race"
-go test -race -count=1 -timeout 15m ./...
+go test -race -count=1 -p 1 -timeout 15m ./...
+
+# The protocol adapter's fuzz test, bounded (its seeds also run above).
+echo "== fuzz FuzzJSON11 (10s)"
+go test -run '^$' -fuzz '^FuzzJSON11$' -fuzztime 10s ./internal/api
+
+# The examples drive `inferscale serve` end to end with the aws CLI and
+# boto3 (a couple of minutes each on 2 cores).
+echo "== examples/recommend-cli.sh"
+./examples/recommend-cli.sh
+
+echo "== examples/recommend_boto3.py"
+python3 ./examples/recommend_boto3.py

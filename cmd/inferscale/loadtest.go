@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -80,19 +77,9 @@ func runLoadtest(ctx context.Context, cio cmdIO, args []string) error {
 		}
 		req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
-	for _, file := range payloads {
-		body, err := os.ReadFile(file)
-		if err != nil {
-			return fmt.Errorf("read payload: %w", err)
-		}
-		ct := *contentType
-		if ct == "" {
-			ct = mime.TypeByExtension(filepath.Ext(file))
-		}
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		req.Payloads = append(req.Payloads, loadgen.Payload{Body: body, ContentType: ct})
+	var err error
+	if req.Payloads, err = readPayloads(payloads, *contentType); err != nil {
+		return err
 	}
 	if len(req.Payloads) == 0 {
 		req.Payloads = []loadgen.Payload{{ContentType: *contentType}}

@@ -89,7 +89,7 @@ func TestLoadtestJSON(t *testing.T) {
 	// Content types from the extensions, both payloads used.
 	mu.Lock()
 	defer mu.Unlock()
-	if bodies[`application/json yes {"x":1}`] != 20 || bodies["text/csv; charset=utf-8 yes 1,2"] != 20 {
+	if bodies[`application/json yes {"x":1}`] != 20 || bodies["text/csv yes 1,2"] != 20 {
 		t.Errorf("server saw %v", bodies)
 	}
 	if !strings.Contains(stderr, "s  sent ") {

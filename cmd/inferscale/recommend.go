@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"mime"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,6 +24,7 @@ import (
 	"github.com/inferscale/inferscale/internal/catalog"
 	"github.com/inferscale/inferscale/internal/loadgen"
 	"github.com/inferscale/inferscale/internal/modelserver"
+	"github.com/inferscale/inferscale/internal/payload"
 	"github.com/inferscale/inferscale/internal/recommend"
 )
 
@@ -358,59 +358,18 @@ func modelFor(f recommendFlags) (recommend.Model, error) {
 	return m, nil
 }
 
-// readPayloads reads payload files; a directory contributes every regular
-// file in it, in name order.
+// readPayloads reads each --payload: a file, a directory of files or a
+// tar(.gz) archive, as SageMaker's SamplePayloadUrl names them.
 func readPayloads(paths []string, contentType string) ([]loadgen.Payload, error) {
-	var files []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("--payload: %w", err)
-		}
-		if !st.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			return nil, fmt.Errorf("--payload: %w", err)
-		}
-		for _, e := range entries {
-			if e.Type().IsRegular() {
-				files = append(files, filepath.Join(p, e.Name()))
-			}
-		}
-	}
 	var out []loadgen.Payload
-	for _, p := range files {
-		b, err := os.ReadFile(p)
+	for _, p := range paths {
+		ps, err := payload.Read(p, contentType)
 		if err != nil {
-			return nil, fmt.Errorf("--payload: %w", err)
+			return nil, fmt.Errorf("--payload %s: %w", p, err)
 		}
-		if len(b) == 0 {
-			return nil, fmt.Errorf("--payload %s: the file is empty", p)
-		}
-		ct := contentType
-		if ct == "" {
-			ct = contentTypeOf(p)
-		}
-		out = append(out, loadgen.Payload{Body: b, ContentType: ct})
+		out = append(out, ps...)
 	}
 	return out, nil
-}
-
-func contentTypeOf(path string) string {
-	switch ext := strings.ToLower(filepath.Ext(path)); ext {
-	case ".json", ".jsonl":
-		return "application/json"
-	case ".csv":
-		return "text/csv"
-	default:
-		if t := mime.TypeByExtension(ext); t != "" {
-			return t
-		}
-		return "application/octet-stream"
-	}
 }
 
 // scalingFor computes the scaling configuration of the top recommendation.

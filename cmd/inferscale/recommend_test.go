@@ -158,8 +158,10 @@ func TestRecommendCommand(t *testing.T) {
 			t.Errorf("metric %s missing: %v", k, m)
 		}
 	}
-	if got := m["MaxInvocations"]; got < 24000*0.97 || got > 24000*1.03 {
-		t.Errorf("MaxInvocations %v, want 24000 ±3%%", got)
+	// The command's plumbing is checked here; accuracy (±3%) is
+	// internal/recommend's TestDefaultJobFindsReferenceCapacity.
+	if got := m["MaxInvocations"]; got < 24000*0.9 || got > 24000*1.1 {
+		t.Errorf("MaxInvocations %v, want 24000 ±10%%", got)
 	}
 	if m["CostPerHour"] != 0.05 || r.EndpointConfiguration.InstanceType != "test.1cpu" {
 		t.Errorf("recommendation: %+v", r)

@@ -9,6 +9,9 @@ import (
 	"runtime/debug"
 
 	"github.com/inferscale/inferscale/internal/api"
+	"github.com/inferscale/inferscale/internal/catalog"
+	"github.com/inferscale/inferscale/internal/recommend"
+	"github.com/inferscale/inferscale/internal/sagemaker"
 	"github.com/inferscale/inferscale/internal/server"
 )
 
@@ -20,11 +23,11 @@ func init() {
 	})
 }
 
-const serveSynopsis = `--data-dir DIR [--addr HOST:PORT] [--credentials FILE] [-v]
+const serveSynopsis = `--data-dir DIR [--addr HOST:PORT] [--credentials FILE] [job flags] [-v]
 
 Serves the AWS APIs inferscale speaks (SageMaker models, model packages and
-groups, tags) on one listener, with /healthz and Prometheus /metrics, and
-keeps their state in DIR/` + server.DatabaseFile + `. Point any AWS client at it:
+groups, tags, Inference Recommender jobs) on one listener, with /healthz and
+Prometheus /metrics, and keeps their state in DIR/` + server.DatabaseFile + `. Point any AWS client at it:
 
   aws --endpoint-url http://127.0.0.1:8686 sagemaker list-models
 
@@ -39,7 +42,14 @@ verified against FILE, one access key per line:
 
 (ACCOUNT is 12 digits, ` + api.DefaultAccount + ` when omitted.) The address
 actually listened on is printed as "listening on HOST:PORT", so port 0 picks
-a free port. SIGTERM or SIGINT shuts down gracefully.`
+a free port. SIGTERM or SIGINT shuts down gracefully.
+
+Recommendation jobs (CreateInferenceRecommendationsJob) run in the server,
+--max-jobs at a time, their model servers as processes on this host (see
+the README, "inferscale serve"). A job interrupted by a shutdown or a crash
+resumes when the server starts again on the same DIR. --warmup,
+--level-duration and --confirm-duration shorten or lengthen every benchmark
+(e.g. 1s, 2s, 3s for quick trials; the defaults measure more steadily).`
 
 func runServe(ctx context.Context, cio cmdIO, args []string) error {
 	fs := newFlagSet(cio, "serve", serveSynopsis)
@@ -47,6 +57,12 @@ func runServe(ctx context.Context, cio cmdIO, args []string) error {
 	dataDir := fs.String("data-dir", "", "`directory` of the database (created if missing; required)")
 	credFile := fs.String("credentials", "", "`file` of access keys whose signatures are verified (see above)")
 	verbose := fs.Bool("v", false, "log every request")
+	maxJobs := fs.Int("max-jobs", sagemaker.DefaultMaxConcurrentJobs(), "recommendation jobs run at once; others wait, PENDING")
+	var catalogs multiFlag
+	fs.Var(&catalogs, "catalog", "instance-type catalog `FILE` with your own types or prices (repeatable)")
+	warmup := fs.Duration("warmup", 0, "jobs: warm-up before measuring (default 2s)")
+	level := fs.Duration("level-duration", 0, "jobs: length of each load level of a Default job (default 4s)")
+	confirm := fs.Duration("confirm-duration", 0, "jobs: length of the open-loop confirmation (default 6s)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,8 +71,19 @@ func runServe(ctx context.Context, cio cmdIO, args []string) error {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	case *dataDir == "":
 		return fmt.Errorf("%w: --data-dir is required", errUsage)
+	case *maxJobs < 1:
+		return fmt.Errorf("%w: --max-jobs must be at least 1", errUsage)
+	}
+	cat, err := catalog.Load(catalogs...)
+	if err != nil {
+		return err
 	}
 	loopback, err := server.Loopback(*addr)
+	jobs := sagemaker.JobOptions{
+		Catalog:           cat,
+		MaxConcurrentJobs: *maxJobs,
+		Tuning:            recommend.Tuning{Warmup: *warmup, Level: *level, Confirm: *confirm},
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -71,7 +98,7 @@ func runServe(ctx context.Context, cio cmdIO, args []string) error {
 	}
 
 	log := newLogger(cio.stderr, *verbose)
-	srv, err := server.New(ctx, server.Config{DataDir: *dataDir, Credentials: creds, Logger: log, Version: buildVersion()})
+	srv, err := server.New(ctx, server.Config{DataDir: *dataDir, Credentials: creds, Logger: log, Version: buildVersion(), Jobs: jobs})
 	if err != nil {
 		return err
 	}

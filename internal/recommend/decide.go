@@ -132,10 +132,16 @@ type RampVerdict struct {
 	Reason    string // when Done: why the ramp ended
 }
 
+// plateauLevels is how many levels in a row must fail to raise the best
+// throughput by PlateauGain before the ramp ends: one noisy level does not
+// end it.
+const plateauLevels = 2
+
 // NextRamp decides the Default ramp: users double from level to level until
-// the throughput gains less than PlateauGain over the previous level, a
-// level breaks the limits, or MaxUsers is reached. The best level is then
-// the one with the highest throughput that meets the limits.
+// plateauLevels levels in a row gain less than PlateauGain over the best
+// throughput before them, a level breaks the limits, or MaxUsers is reached.
+// The best level is then the one with the highest throughput that meets the
+// limits.
 func NextRamp(levels []Point, l Limits) RampVerdict {
 	l = l.withDefaults()
 	k := len(levels) - 1
@@ -146,13 +152,22 @@ func NextRamp(levels []Point, l Limits) RampVerdict {
 	if ok, why := l.Meets(last); !ok {
 		return RampVerdict{Done: true, Best: l.best(levels[:k]), Reason: why}
 	}
-	if k > 0 {
-		prev := levels[k-1]
-		if last.Throughput < prev.Throughput*(1+l.PlateauGain) {
-			return RampVerdict{Done: true, Best: l.best(levels), Reason: fmt.Sprintf(
-				"throughput levelled off: %.1f/s at %d users after %.1f/s at %d users (under %.0f%% gain)",
-				last.Throughput, last.Users, prev.Throughput, prev.Users, 100*l.PlateauGain)}
+	flat, best := 0, 0
+	for i := 1; i <= k; i++ {
+		if levels[i].Throughput < levels[best].Throughput*(1+l.PlateauGain) {
+			flat++
+		} else {
+			flat = 0
 		}
+		if levels[i].Throughput > levels[best].Throughput {
+			best = i
+		}
+	}
+	if flat >= plateauLevels {
+		b := l.best(levels)
+		return RampVerdict{Done: true, Best: b, Reason: fmt.Sprintf(
+			"throughput levelled off at %.1f/s with %d users: the last %d levels, up to %d users, gained under %.0f%% on the best before them",
+			levels[b].Throughput, levels[b].Users, flat, last.Users, 100*l.PlateauGain)}
 	}
 	next := last.Users * 2
 	if next > l.MaxUsers {

@@ -24,8 +24,10 @@ func TestNextRamp(t *testing.T) {
 	}{
 		{"start", nil, Limits{}, false, 1, 0, ""},
 		{"rising", []Point{lvl(1, 50, 20*ms, 0), lvl(2, 100, 20*ms, 0)}, Limits{}, false, 4, 0, ""},
-		{"plateau picks the highest", []Point{lvl(1, 50, 20*ms, 0), lvl(2, 100, 20*ms, 0), lvl(4, 197, 20*ms, 0), lvl(8, 200, 40*ms, 0)}, Limits{}, true, 0, 3, "levelled off"},
-		{"falling", []Point{lvl(1, 50, ms, 0), lvl(2, 100, ms, 0), lvl(4, 90, ms, 0)}, Limits{}, true, 0, 1, "levelled off"},
+		{"one flat level goes on", []Point{lvl(1, 50, 20*ms, 0), lvl(2, 100, 20*ms, 0), lvl(4, 197, 20*ms, 0), lvl(8, 200, 40*ms, 0)}, Limits{}, false, 16, 0, ""},
+		{"plateau picks the highest", []Point{lvl(1, 50, 20*ms, 0), lvl(2, 100, 20*ms, 0), lvl(4, 197, 20*ms, 0), lvl(8, 200, 40*ms, 0), lvl(16, 199, 80*ms, 0)}, Limits{}, true, 0, 3, "levelled off at 200.0/s with 8 users: the last 2 levels, up to 16 users"},
+		{"a noisy dip does not end the ramp", []Point{lvl(1, 47, ms, 0), lvl(2, 46, ms, 0), lvl(4, 100, ms, 0)}, Limits{}, false, 8, 0, ""},
+		{"falling", []Point{lvl(1, 50, ms, 0), lvl(2, 100, ms, 0), lvl(4, 90, ms, 0), lvl(8, 80, ms, 0)}, Limits{}, true, 0, 1, "levelled off"},
 		{"errors end the ramp", []Point{lvl(1, 50, ms, 0), lvl(2, 100, ms, 0), lvl(4, 190, ms, 0.02)}, Limits{}, true, 0, 1, "2.0% of requests failed at 4 users"},
 		{"errors at one user", []Point{lvl(1, 50, ms, 0.5)}, Limits{}, true, 0, -1, "50.0% of requests failed"},
 		{"latency threshold", []Point{lvl(1, 50, 10*ms, 0), lvl(2, 100, 30*ms, 0)}, Limits{Quantile: 0.95, MaxLatency: 25 * ms}, true, 0, 0, "P95 latency 30ms at 2 users exceeds the 25ms threshold"},

@@ -1,6 +1,7 @@
 // Package sagemaker implements the SageMaker API operations of
 // `inferscale serve` on a store.Store: models, model package groups, model
-// packages (versioned and unversioned), and tags on all of them.
+// packages (versioned and unversioned), tags on all of them, and Inference
+// Recommender jobs, which it runs (see Jobs below).
 //
 // A Service registers its operations on the api.Service built from the
 // SageMaker botocore model (NewAPI, or Register on one you built), which
@@ -50,18 +51,28 @@
 //
 // # Jobs
 //
-// The Inference Recommender job operations (Create/Describe/List/Stop
+// The Inference Recommender operations (Create/Describe/List/Stop
 // InferenceRecommendationsJob, ListInferenceRecommendationsJobSteps,
-// GetScalingConfigurationRecommendation) go in jobs.go as
-// `func (s *Service) jobOps() []*api.Operation`, handled in Register next to
-// resourceOps, with whatever they need to run jobs as further fields of
-// Service (a runner started and stopped by server.Server.Serve). The store
-// has what they need: a resource kind "inference-recommendations-job" whose
-// Status column holds the job status (so ListByStatus finds the jobs to
-// resume after a restart, and List can filter and sort by status), job
-// steps (Store.PutStep/Steps, deleted with the job), Mutate for status
-// transitions, and DocEquals for ModelNameEquals-style filters. The
-// models and packages a job names are read with LookupModel and
-// LookupModelPackage. Note that for jobs SageMaker answers ResourceNotFound
-// (api.KindNotFound), not ValidationException.
+// GetScalingConfigurationRecommendation) are in jobs.go. A job is a store
+// resource of kind "inference-recommendations-job" whose Status column is
+// the job's status (ListByStatus finds the jobs to resume; List filters and
+// sorts by it), with its benchmarks as the store's job steps. Note that for
+// jobs SageMaker answers ResourceNotFound (api.KindNotFound), not
+// ValidationException.
+//
+// CreateInferenceRecommendationsJob resolves and checks, synchronously,
+// what the job will run (container.go): the container of the model package
+// or model, how its Image runs on this host (an executable, a running
+// server's URL, or SampleModelImage), its ModelDataUrl and the sample
+// payloads (file:// or http(s)://; s3:// is refused), and the instance
+// types. The job is stored PENDING.
+//
+// RunJobs (jobrun.go), started by server.Server.Serve, runs the queue:
+// JobOptions.MaxConcurrentJobs at a time on one shared backend. Each job
+// fetches its model data and payloads into a directory of its own, runs on
+// a recommend.Runner, stores each step as it starts and finishes, and ends
+// COMPLETED or FAILED (or STOPPED, when StopInferenceRecommendationsJob
+// cancelled it). When RunJobs ends, running jobs are cancelled and stay
+// IN_PROGRESS; the next RunJobs, after a restart or a crash, resumes them
+// with their finished steps kept, and ends jobs left STOPPING as STOPPED.
 package sagemaker

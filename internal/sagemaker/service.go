@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/api/model"
@@ -16,6 +17,10 @@ type Service struct {
 	Store *store.Store
 	// Logger receives what handlers log; nil discards.
 	Logger *slog.Logger
+	// Jobs configures how recommendation jobs run (RunJobs).
+	Jobs JobOptions
+
+	jobs jobManager
 }
 
 // Codes are SageMaker's error codes for the error kinds; kinds not listed
@@ -26,11 +31,38 @@ var Codes = api.Codes{
 	api.KindLimitExceeded: {Name: "ResourceLimitExceeded", Status: http.StatusBadRequest},
 }
 
-// NewAPI returns the SageMaker api.Service with s's operations registered.
+// NewAPI returns the SageMaker api.Service with s's operations registered,
+// on the SageMaker model with the URL patterns this host accepts
+// (urlPatterns).
 func (s *Service) NewAPI() *api.Service {
-	svc := api.NewService(model.MustLoad("sagemaker"))
+	svc := api.NewService(apiModel())
 	s.Register(svc)
 	return svc
+}
+
+// urlPatterns widen the model's S3 URL shapes (ModelDataUrl,
+// SamplePayloadUrl, ...), which take s3:// and https:// only, to the URLs
+// inferscale reads on its host: file:// and http:// too (container.go).
+var urlPatterns = map[string]string{
+	"S3Uri": `(https?|s3)://([^/]+)/?(.*)|file://(.*)`,
+	"Url":   `(https?|s3)://([^/]+)/?(.*)|file://(.*)`,
+}
+
+var (
+	apiModelOnce sync.Once
+	apiModelSvc  *model.Service
+)
+
+// apiModel is the SageMaker model with urlPatterns, parsed once.
+func apiModel() *model.Service {
+	apiModelOnce.Do(func() {
+		m, err := model.LoadWithPatterns("sagemaker", urlPatterns)
+		if err != nil {
+			panic(err) // the embedded model and the patterns are fixed: a bug
+		}
+		apiModelSvc = m
+	})
+	return apiModelSvc
 }
 
 // Register sets the service's error mapping and registers the operations
@@ -40,6 +72,7 @@ func (s *Service) Register(svc *api.Service) {
 	svc.MapError = mapError
 	svc.Handle(s.resourceOps()...)
 	svc.Handle(s.tagOps()...)
+	svc.Handle(s.jobOps()...)
 }
 
 // resourceOps are the operations on models, model packages and groups.

@@ -216,9 +216,11 @@ func TestPersistence(t *testing.T) {
 func TestOperations(t *testing.T) {
 	svc := (&sm.Service{}).NewAPI()
 	want := []string{
-		"AddTags", "CreateModel", "CreateModelPackage", "CreateModelPackageGroup", "DeleteModel", "DeleteModelPackage",
-		"DeleteModelPackageGroup", "DeleteTags", "DescribeModel", "DescribeModelPackage", "DescribeModelPackageGroup",
-		"ListModelPackageGroups", "ListModelPackages", "ListModels", "ListTags", "UpdateModelPackage",
+		"AddTags", "CreateInferenceRecommendationsJob", "CreateModel", "CreateModelPackage", "CreateModelPackageGroup",
+		"DeleteModel", "DeleteModelPackage", "DeleteModelPackageGroup", "DeleteTags", "DescribeInferenceRecommendationsJob",
+		"DescribeModel", "DescribeModelPackage", "DescribeModelPackageGroup", "GetScalingConfigurationRecommendation",
+		"ListInferenceRecommendationsJobSteps", "ListInferenceRecommendationsJobs", "ListModelPackageGroups", "ListModelPackages",
+		"ListModels", "ListTags", "StopInferenceRecommendationsJob", "UpdateModelPackage",
 	}
 	if got := svc.Operations(); !slices.Equal(got, want) {
 		t.Errorf("operations %v\nwant %v", got, want)

@@ -45,6 +45,9 @@ type Config struct {
 	CheckOutput bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Jobs configures how recommendation jobs run; the zero value works.
+	// WorkDir defaults to DataDir/jobs, Now to the server's clock.
+	Jobs sagemaker.JobOptions
 }
 
 // Server is a configured `inferscale serve`.
@@ -80,7 +83,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
 	s := &Server{Store: st, cfg: cfg, log: log, started: cfg.Now()}
-	s.SageMaker = &sagemaker.Service{Store: st, Logger: log}
+	jobs := cfg.Jobs
+	if jobs.WorkDir == "" {
+		jobs.WorkDir = filepath.Join(cfg.DataDir, "jobs")
+	}
+	if jobs.Now == nil {
+		jobs.Now = cfg.Now
+	}
+	s.SageMaker = &sagemaker.Service{Store: st, Logger: log, Jobs: jobs}
 
 	var auth api.Authenticator = api.ScopeAuth{}
 	if cfg.Credentials != nil {
@@ -111,33 +121,50 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // Handler serves the APIs, /healthz and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Serve serves on ln until ctx is done, then shuts down gracefully: it stops
-// accepting, waits up to 10 s for requests in flight, and returns. It does
-// not close the store.
+// Serve serves on ln, and runs recommendation jobs (resuming those a
+// previous run left unfinished), until ctx is done. Then it shuts down
+// gracefully: it stops accepting, waits up to 10 s for requests in flight,
+// stops the running jobs (they resume on the next Serve), and returns. It
+// does not close the store.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	jobsDone := make(chan error, 1)
+	go func() { jobsDone <- s.SageMaker.RunJobs(jobsCtx) }()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
+
+	var err error
 	select {
-	case err := <-served:
-		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case serr := <-served:
+		stopJobs()
+		return errors.Join(fmt.Errorf("serve %s: %w", ln.Addr(), serr), <-jobsDone)
+	case jerr := <-jobsDone:
+		// The job runner could not start (no backend): fail rather than
+		// accept jobs that never run.
+		err = jerr
+		jobsDone <- nil
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down", "addr", ln.Addr().String())
+	stopJobs()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := hs.Shutdown(sctx)
+	if serr := hs.Shutdown(sctx); serr != nil {
+		err = errors.Join(err, fmt.Errorf("shut down %s: %w", ln.Addr(), serr))
+	}
 	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
+		err = errors.Join(err, fmt.Errorf("shut down %s: %w", ln.Addr(), serr))
 	}
-	if err != nil {
-		return fmt.Errorf("shut down %s: %w", ln.Addr(), err)
+	if jerr := <-jobsDone; jerr != nil {
+		err = errors.Join(err, fmt.Errorf("stop jobs: %w", jerr))
 	}
-	return nil
+	return err
 }
 
 // Close closes the store.

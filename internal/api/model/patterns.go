@@ -1,0 +1,39 @@
+package model
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+)
+
+// LoadWithPatterns parses a private copy of the embedded model called name
+// in which the string shapes named in patterns take those patterns instead
+// of the model's own (Java syntax, whole-value match, like the model's).
+// inferscale uses it to accept more than AWS does where the host it runs on
+// offers more, e.g. file:// URLs for SageMaker's S3 URL shapes. The copy is
+// not shared with Load; it must not be modified after it is first used.
+func LoadWithPatterns(name string, patterns map[string]string) (*Service, error) {
+	data, err := embedded.ReadFile("models/" + name + ".json.gz")
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", name, err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", name, err)
+	}
+	s, err := Parse(zr)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", name, err)
+	}
+	for shape, p := range patterns {
+		sh := s.Shapes[shape]
+		if sh == nil || sh.Type != TypeString {
+			return nil, fmt.Errorf("load model %s: no string shape %q to give a pattern", name, shape)
+		}
+		if cp := CompilePattern(p); cp.Err != nil {
+			return nil, fmt.Errorf("load model %s: pattern of %s: %w", name, shape, cp.Err)
+		}
+		sh.Pattern = p
+	}
+	return s, nil
+}
