@@ -107,6 +107,7 @@ type series struct {
 	totalCount float64 // cumulative since creation, for Prometheus counters
 	totalSum   float64
 	last       int64 // newest sample time, unix seconds
+	removed    bool  // Evict took the series out of the store: add must find or create it again
 }
 
 // bucket aggregates the samples of one 10-s or 1-min period.
@@ -261,12 +262,23 @@ func (s *Store) Put(ns, name string, dims []Dimension, value float64, unit strin
 		return fmt.Errorf("put %s %s: %w", ns, name, err)
 	}
 	dims = sortedDims(dims)
-	sr, err := s.getOrCreate(ns, name, dims)
-	if err != nil {
-		return fmt.Errorf("put %s %s: %w", ns, name, err)
+	return s.add(ns, name, dims, t.Unix(), unit, StatisticSet{1, value, value, value}, value, 1, value >= 0)
+}
+
+// add merges a statistic set into its series, creating the series if
+// needed. A series that Evict removes between the lookup and the merge
+// (it was empty: new, or all its data expired) is looked up again, so that
+// no sample lands in a series the store no longer holds.
+func (s *Store) add(ns, name string, dims []Dimension, ts int64, unit string, set StatisticSet, v float64, n uint32, pct bool) error {
+	for {
+		sr, err := s.getOrCreate(ns, name, dims)
+		if err != nil {
+			return fmt.Errorf("put %s %s: %w", ns, name, err)
+		}
+		if sr.add(ts, unit, set, v, n, pct) {
+			return nil
+		}
 	}
-	sr.add(t.Unix(), unit, StatisticSet{1, value, value, value}, value, 1, value >= 0)
-	return nil
 }
 
 // PutBatch records several samples that share namespace, dimensions and
@@ -296,21 +308,20 @@ func (s *Store) PutStatistics(ns, name string, dims []Dimension, set StatisticSe
 		return fmt.Errorf("put statistics %s %s: need SampleCount > 0 and Minimum <= Maximum: %w", ns, name, ErrInvalidParameter)
 	}
 	dims = sortedDims(dims)
-	sr, err := s.getOrCreate(ns, name, dims)
-	if err != nil {
-		return fmt.Errorf("put statistics %s %s: %w", ns, name, err)
-	}
 	uniform := set.Minimum == set.Maximum && set.Sum == set.Minimum*set.SampleCount
 	integral := set.SampleCount == math.Trunc(set.SampleCount) && set.SampleCount <= math.MaxUint32
-	sr.add(t.Unix(), unit, set, set.Minimum, uint32(set.SampleCount), uniform && integral && set.Minimum >= 0)
-	return nil
+	return s.add(ns, name, dims, t.Unix(), unit, set, set.Minimum, uint32(set.SampleCount), uniform && integral && set.Minimum >= 0)
 }
 
 // add merges a statistic set into the 10-s and 1-min buckets of ts. If pct,
-// the set is n copies of v and goes into the sketches.
-func (sr *series) add(ts int64, unit string, set StatisticSet, v float64, n uint32, pct bool) {
+// the set is n copies of v and goes into the sketches. It reports false,
+// changing nothing, if the series has been removed from the store.
+func (sr *series) add(ts int64, unit string, set StatisticSet, v float64, n uint32, pct bool) bool {
 	sr.mu.Lock()
 	defer sr.mu.Unlock()
+	if sr.removed {
+		return false
+	}
 	if sr.unit == "" && unit != "" && unit != "None" {
 		sr.unit = unit
 	}
@@ -346,6 +357,7 @@ func (sr *series) add(ts int64, unit string, set StatisticSet, v float64, n uint
 			}
 		}
 	}
+	return true
 }
 
 func floorDiv(a, b int64) int64 {
@@ -422,6 +434,7 @@ func (s *Store) Evict(now time.Time) int {
 				sr.hi = dropBefore(sr.hi, hiCut)
 				sr.lo = dropBefore(sr.lo, loCut)
 				empty := len(sr.hi) == 0 && len(sr.lo) == 0
+				sr.removed = empty
 				sr.mu.Unlock()
 				if empty {
 					removed++
