@@ -399,28 +399,7 @@ func printReport(w io.Writer, in recommend.JobInput, rep *recommend.Report, desc
 	for _, s := range rep.Steps {
 		byID[recommend.RecommendationID(in.JobName, s)] = s
 	}
-	q := "P50"
-	if th := in.StoppingConditions; th != nil && len(th.ModelLatencyThresholds) > 0 {
-		q = strings.ToUpper(th.ModelLatencyThresholds[0].Percentile)
-	}
-	if len(desc.InferenceRecommendations) > 0 {
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "RANK\tINSTANCE TYPE\tCOUNT\tMAX INV/MIN\tLATENCY %s ms\tCPU %%\tMEM %%\tSETUP s\t$/HOUR\t$/1M INF\tENVIRONMENT\n", q)
-		for i, r := range desc.InferenceRecommendations {
-			m := r.Metrics
-			env := make([]string, len(r.ModelConfiguration.EnvironmentParameters))
-			for j, e := range r.ModelConfiguration.EnvironmentParameters {
-				env[j] = e.Key + "=" + e.Value
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\n",
-				i+1, r.EndpointConfiguration.InstanceType, r.EndpointConfiguration.InitialInstanceCount,
-				m.MaxInvocations, float64(m.ModelLatency)/1000,
-				optFloat(m.CpuUtilization, "%.1f"), optFloat(m.MemoryUtilization, "%.2f"), optInt(m.ModelSetupTime),
-				optFloat(m.CostPerHour, "%.4f"), optScaled(m.CostPerInference, 1e6, "%.4f"), strings.Join(env, " "))
-		}
-		tw.Flush()
-		fmt.Fprintln(w)
-	}
+	printRecommendations(w, desc.InferenceRecommendations, latencyPercentile(in.StoppingConditions))
 	var notes []string
 	steps := append([]recommend.StepResult(nil), rep.Steps...)
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Index < steps[j].Index })
@@ -450,6 +429,48 @@ func printReport(w io.Writer, in recommend.JobInput, rep *recommend.Report, desc
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// latencyPercentile is the percentile ModelLatency is read at: the first
+// latency threshold's, else P50.
+func latencyPercentile(sc *recommend.StoppingConditions) string {
+	if sc != nil && len(sc.ModelLatencyThresholds) > 0 {
+		return strings.ToUpper(sc.ModelLatencyThresholds[0].Percentile)
+	}
+	return "P50"
+}
+
+// printRecommendations prints ranked recommendations as a table followed
+// by a blank line; nothing when there are none. q names the latency
+// percentile in the header.
+func printRecommendations(w io.Writer, recs []recommend.Recommendation, q string) {
+	if len(recs) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "RANK\tINSTANCE TYPE\tCOUNT\tMAX INV/MIN\tLATENCY %s ms\tCPU %%\tMEM %%\tSETUP s\t$/HOUR\t$/1M INF\tENVIRONMENT\n", q)
+	for i, r := range recs {
+		m := r.Metrics
+		if m == nil {
+			m = &recommend.Metrics{}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			i+1, r.EndpointConfiguration.InstanceType, r.EndpointConfiguration.InitialInstanceCount,
+			m.MaxInvocations, float64(m.ModelLatency)/1000,
+			optFloat(m.CpuUtilization, "%.1f"), optFloat(m.MemoryUtilization, "%.2f"), optInt(m.ModelSetupTime),
+			optFloat(m.CostPerHour, "%.4f"), optScaled(m.CostPerInference, 1e6, "%.4f"), envString(r.ModelConfiguration.EnvironmentParameters))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}
+
+// envString is environment parameters as KEY=VALUE separated by spaces.
+func envString(env []recommend.EnvironmentParameter) string {
+	kv := make([]string, len(env))
+	for i, e := range env {
+		kv[i] = e.Key + "=" + e.Value
+	}
+	return strings.Join(kv, " ")
 }
 
 func printScaling(w io.Writer, s recommend.ScalingRecommendation) {
