@@ -182,6 +182,16 @@ func Load(name string) (*Service, error) {
 	if s, ok := loaded[name]; ok {
 		return s, nil
 	}
+	s, err := parseEmbedded(name)
+	if err != nil {
+		return nil, err
+	}
+	loaded[name] = s
+	return s, nil
+}
+
+// parseEmbedded parses a fresh copy of the embedded model called name.
+func parseEmbedded(name string) (*Service, error) {
 	data, err := embedded.ReadFile("models/" + name + ".json.gz")
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", name, err)
@@ -194,7 +204,6 @@ func Load(name string) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", name, err)
 	}
-	loaded[name] = s
 	return s, nil
 }
 

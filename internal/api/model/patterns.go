@@ -1,10 +1,6 @@
 package model
 
-import (
-	"bytes"
-	"compress/gzip"
-	"fmt"
-)
+import "fmt"
 
 // LoadWithPatterns parses a private copy of the embedded model called name
 // in which the string shapes named in patterns take those patterns instead
@@ -13,17 +9,9 @@ import (
 // offers more, e.g. file:// URLs for SageMaker's S3 URL shapes. The copy is
 // not shared with Load; it must not be modified after it is first used.
 func LoadWithPatterns(name string, patterns map[string]string) (*Service, error) {
-	data, err := embedded.ReadFile("models/" + name + ".json.gz")
+	s, err := parseEmbedded(name)
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", name, err)
-	}
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", name, err)
-	}
-	s, err := Parse(zr)
-	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", name, err)
+		return nil, err
 	}
 	for shape, p := range patterns {
 		sh := s.Shapes[shape]
