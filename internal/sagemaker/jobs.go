@@ -403,21 +403,21 @@ func (s *Service) putStep(ctx context.Context, jobArn string, st recommend.StepR
 }
 
 func (s *Service) describeJob(ctx context.Context, req *api.Request, in *jobRef) (*recommend.JobDescription, error) {
-	d, err := s.getJob(ctx, scopeOf(req), in.JobName)
+	// The stored jobDoc has the description's members under the same
+	// names, so it decodes straight into the output; what only the job
+	// runs (its container, endpoint configurations) is skipped by the
+	// decoder instead of being built and copied.
+	out, _, err := get[recommend.JobDescription](ctx, s.Store, kindJob, scopeOf(req), in.JobName)
 	if err != nil {
 		return nil, err
 	}
-	out := &recommend.JobDescription{
-		JobName: d.JobName, JobDescription: d.JobDescription, JobType: d.JobType, JobArn: d.JobArn, RoleArn: d.RoleArn,
-		Status: d.Status, CreationTime: d.CreationTime, CompletionTime: d.CompletionTime, LastModifiedTime: d.LastModifiedTime,
-		FailureReason: d.FailureReason, InputConfig: d.InputConfig, StoppingConditions: d.StoppingConditions,
-	}
-	if d.Status == recommend.StatusCompleted {
-		steps, err := s.jobSteps(ctx, d.JobArn)
+	out.InferenceRecommendations, out.EndpointPerformances = nil, nil // come from the steps only
+	if out.Status == recommend.StatusCompleted {
+		steps, err := s.jobSteps(ctx, out.JobArn)
 		if err != nil {
 			return nil, err
 		}
-		out.InferenceRecommendations = recommend.Recommendations(d.JobName, steps, recommend.Goals{})
+		out.InferenceRecommendations = recommend.Recommendations(out.JobName, steps, recommend.Goals{})
 	}
 	return out, nil
 }

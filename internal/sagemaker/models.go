@@ -5,6 +5,7 @@ import (
 
 	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/awstime"
+	"github.com/inferscale/inferscale/internal/store"
 )
 
 type createModelInput struct {
@@ -110,11 +111,26 @@ func (s *Service) listModels(ctx context.Context, req *api.Request, in *listMode
 	if err != nil {
 		return nil, err
 	}
-	ms, next, err := list(ctx, s.Store, q, func(m *Model) modelSummary {
-		return modelSummary{ModelName: m.ModelName, ModelArn: m.ModelArn, CreationTime: m.CreationTime}
-	})
+	rs, next, err := s.Store.List(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	ms := make([]modelSummary, len(rs))
+	for i, r := range rs {
+		if ms[i], err = summarizeModel(r); err != nil {
+			return nil, err
+		}
+	}
 	return &listModelsOutput{Models: ms, NextToken: next}, nil
+}
+
+// summarizeModel is the ListModels summary of a stored model: the
+// summary's members have the stored Model's names, so decoding into it
+// skips the containers instead of building them.
+func summarizeModel(r store.Resource) (modelSummary, error) {
+	m, err := decode[modelSummary](r)
+	if err != nil {
+		return modelSummary{}, err
+	}
+	return *m, nil
 }

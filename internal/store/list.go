@@ -174,7 +174,7 @@ func (s *Store) list(ctx context.Context, q Query) ([]Resource, string, error) {
 	}
 	query := `SELECT ` + resourceColumns + ` FROM resources WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ` + order + ` LIMIT ?`
-	rows, err := s.r.QueryContext(ctx, query, append(args, limit+1)...)
+	rows, err := s.query(ctx, query, append(args, limit+1)...)
 	if err != nil {
 		return nil, "", err
 	}

@@ -15,10 +15,10 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanResource(sc scanner) (Resource, error) {
 	var r Resource
-	var doc string
 	var created, updated int64
-	err := sc.Scan(&r.Account, &r.Region, &r.Kind, &r.Name, &r.ARN, &r.Parent, &r.Status, &doc, &created, &updated, &r.Version)
-	r.Doc = []byte(doc)
+	// Scanning TEXT into []byte copies it once (into a string, then bytes,
+	// would copy twice).
+	err := sc.Scan(&r.Account, &r.Region, &r.Kind, &r.Name, &r.ARN, &r.Parent, &r.Status, &r.Doc, &created, &updated, &r.Version)
 	r.Created, r.Updated = fromNanos(created), fromNanos(updated)
 	return r, err
 }
@@ -104,7 +104,7 @@ func insertResource(ctx context.Context, tx *sql.Tx, r Resource, tags []Tag) (Re
 
 // Get returns the resource with key k, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, k Key) (Resource, error) {
-	r, err := scanResource(s.r.QueryRowContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE account = ? AND region = ? AND kind = ? AND name = ?`,
+	r, err := scanResource(s.queryRow(ctx, `SELECT `+resourceColumns+` FROM resources WHERE account = ? AND region = ? AND kind = ? AND name = ?`,
 		k.Account, k.Region, k.Kind, k.Name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Resource{}, fmt.Errorf("get %s: %w", k, ErrNotFound)
@@ -117,7 +117,7 @@ func (s *Store) Get(ctx context.Context, k Key) (Resource, error) {
 
 // GetByARN returns the resource with the given ARN, or ErrNotFound.
 func (s *Store) GetByARN(ctx context.Context, arn string) (Resource, error) {
-	r, err := scanResource(s.r.QueryRowContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE arn = ?`, arn))
+	r, err := scanResource(s.queryRow(ctx, `SELECT `+resourceColumns+` FROM resources WHERE arn = ?`, arn))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Resource{}, fmt.Errorf("get %s: %w", arn, ErrNotFound)
 	}
@@ -251,7 +251,7 @@ func (s *Store) ListByStatus(ctx context.Context, kind string, statuses ...strin
 	for _, st := range statuses {
 		args = append(args, st)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE kind = ? AND status IN (?`+
+	rows, err := s.query(ctx, `SELECT `+resourceColumns+` FROM resources WHERE kind = ? AND status IN (?`+
 		strings.Repeat(", ?", len(statuses)-1)+`) ORDER BY created_at, account, region, name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list %s by status: %w", kind, err)

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -82,6 +83,14 @@ type Store struct {
 	path string
 	w    *sql.DB // the one writer connection
 	r    *sql.DB // read-only connections
+
+	// stmts are the read queries prepared on r, by SQL text: preparing a
+	// statement costs more than running these small queries, so each is
+	// prepared once (per connection, by database/sql) and reused.
+	mu       sync.RWMutex
+	stmts    map[string]*sql.Stmt
+	maxStmts int // defaultMaxStmts; tests lower it
+	closed   bool
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -119,12 +128,17 @@ func open(ctx context.Context, path string, ms []migration) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
+	// Keep every reader open (the default keeps 2 idle): reopening one
+	// costs a file open, pragmas, and preparing its statements again.
+	r.SetMaxIdleConns(4)
 	if err := r.PingContext(ctx); err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	s.r = r
+	s.stmts = make(map[string]*sql.Stmt)
+	s.maxStmts = defaultMaxStmts
 	return s, nil
 }
 
@@ -133,7 +147,81 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes the database. Writes that returned are already durable.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	s.mu.Lock()
+	s.closed = true
+	var errs []error
+	for q, st := range s.stmts {
+		errs = append(errs, st.Close())
+		delete(s.stmts, q)
+	}
+	s.mu.Unlock()
+	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
+}
+
+// defaultMaxStmts bounds the statement cache: List builds its SQL from the
+// filters a request sets, so the number of distinct texts is finite but
+// large; past the bound, queries run unprepared.
+const defaultMaxStmts = 256
+
+// readStmt returns the statement for query on the read connections,
+// preparing it on first use. The statement belongs to the cache (closed by
+// Close); callers must not close it.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.mu.RLock()
+	st, ok := s.stmts[query]
+	s.mu.RUnlock()
+	if ok {
+		return st, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	if s.closed {
+		return nil, errors.New("store is closed")
+	}
+	if len(s.stmts) >= s.maxStmts {
+		return nil, nil
+	}
+	// Preparing under the lock keeps one statement per text; it happens
+	// once per text, so other readers wait for it only at start-up.
+	st, err := s.r.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// queryRow runs a read query that returns at most one row, prepared. An
+// error preparing it is returned by Scan.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) scanner {
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	if st == nil {
+		return s.r.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// errRow is a row whose query failed before it ran.
+type errRow struct{ err error }
+
+func (e errRow) Scan(...any) error { return e.err }
+
+// query runs a read query, prepared.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return s.r.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 // write runs fn in a write transaction (BEGIN IMMEDIATE on the single

@@ -685,3 +685,65 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPreparedStatements checks that reads reuse one prepared statement per
+// SQL text, give the same answers when the cache is full (unprepared), and
+// fail cleanly after Close.
+func TestPreparedStatements(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		maxStmts int
+		// wantStmts after the reads below: Get, GetByARN and the two List
+		// shapes (first page, then with a token), up to maxStmts.
+		wantStmts int
+	}{
+		{"cached", defaultMaxStmts, 4},
+		{"cache full", 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := openTemp(t)
+			s.maxStmts = tc.maxStmts
+			for i, name := range []string{"a", "b", "c"} {
+				if err := s.Create(ctx, res("model", name, t0.Add(time.Duration(i)*time.Second), `{"ModelName":"`+name+`"}`), Tag{"k", name}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Each read twice: the second must reuse what the first prepared.
+			for range 2 {
+				for _, name := range []string{"a", "b", "c"} {
+					r, err := s.Get(ctx, key("model", name))
+					if err != nil || string(r.Doc) != `{"ModelName":"`+name+`"}` {
+						t.Fatalf("Get %s = %s, %v", name, r.Doc, err)
+					}
+					if _, err := s.GetByARN(ctx, r.ARN); err != nil {
+						t.Fatalf("GetByARN %s: %v", r.ARN, err)
+					}
+				}
+				if _, err := s.Get(ctx, key("model", "missing")); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("Get missing: %v, want ErrNotFound", err)
+				}
+				rs, next, err := s.List(ctx, Query{Account: "111122223333", Region: "us-east-1", Kind: "model", Limit: 2, Descending: true})
+				if err != nil || len(rs) != 2 || rs[0].Name != "c" || next == "" {
+					t.Fatalf("List = %d resources, %q, %v", len(rs), next, err)
+				}
+				rs, _, err = s.List(ctx, Query{Account: "111122223333", Region: "us-east-1", Kind: "model", Limit: 2, Descending: true, Token: next})
+				if err != nil || len(rs) != 1 || rs[0].Name != "a" {
+					t.Fatalf("List page 2 = %+v, %v", rs, err)
+				}
+			}
+			s.mu.RLock()
+			n := len(s.stmts)
+			s.mu.RUnlock()
+			if n != tc.wantStmts {
+				t.Errorf("%d prepared statements, want %d", n, tc.wantStmts)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Get(ctx, key("model", "a")); err == nil {
+				t.Error("Get after Close succeeded")
+			}
+		})
+	}
+}

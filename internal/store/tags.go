@@ -21,6 +21,16 @@ func resourceExists(ctx context.Context, q interface {
 	return err
 }
 
+// readExists is resourceExists on the read connections, prepared.
+func (s *Store) readExists(ctx context.Context, arn string) error {
+	var one int
+	err := s.queryRow(ctx, `SELECT 1 FROM resources WHERE arn = ?`, arn).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
 func upsertTags(ctx context.Context, tx *sql.Tx, arn string, tags []Tag) error {
 	for _, t := range tags {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tags (arn, key, value) VALUES (?, ?, ?)
@@ -69,10 +79,10 @@ func (s *Store) ListTags(ctx context.Context, arn string) ([]Tag, error) {
 }
 
 func (s *Store) listTags(ctx context.Context, arn string) ([]Tag, error) {
-	if err := resourceExists(ctx, s.r, arn); err != nil {
+	if err := s.readExists(ctx, arn); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT key, value FROM tags WHERE arn = ? ORDER BY key`, arn)
+	rows, err := s.query(ctx, `SELECT key, value FROM tags WHERE arn = ? ORDER BY key`, arn)
 	if err != nil {
 		return nil, err
 	}
@@ -151,10 +161,10 @@ func (s *Store) Steps(ctx context.Context, jobARN string) ([]Step, error) {
 }
 
 func (s *Store) steps(ctx context.Context, jobARN string) ([]Step, error) {
-	if err := resourceExists(ctx, s.r, jobARN); err != nil {
+	if err := s.readExists(ctx, jobARN); err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT idx, status, doc, updated_at FROM job_steps WHERE job_arn = ? ORDER BY idx`, jobARN)
+	rows, err := s.query(ctx, `SELECT idx, status, doc, updated_at FROM job_steps WHERE job_arn = ? ORDER BY idx`, jobARN)
 	if err != nil {
 		return nil, err
 	}
