@@ -58,6 +58,8 @@ type containerSpec struct {
 	// model, which has its own.
 	PayloadURL  string `json:"SamplePayloadUrl,omitempty"`
 	ContentType string `json:"ContentType,omitempty"`
+	// noPayloads: prepare only the model, as endpoints need no payloads.
+	noPayloads bool
 }
 
 // imageForm is how an Image runs here.
@@ -218,6 +220,9 @@ func (c containerSpec) prepare(ctx context.Context, dir string, sample []string)
 		m.Env = append(m.Env, k+"="+env[k])
 	}
 
+	if c.noPayloads {
+		return p, nil
+	}
 	if c.PayloadURL == "" {
 		if form != imageSample {
 			return fail(errors.New("no sample payloads: name a SamplePayloadUrl"))

@@ -1,7 +1,8 @@
 // Package sagemaker implements the SageMaker API operations of
 // `inferscale serve` on a store.Store: models, model package groups, model
-// packages (versioned and unversioned), tags on all of them, and Inference
-// Recommender jobs, which it runs (see Jobs below).
+// packages (versioned and unversioned), tags on all of them, Inference
+// Recommender jobs, which it runs (see Jobs below), and endpoints, which it
+// hosts (see Endpoints below).
 //
 // A Service registers its operations on the api.Service built from the
 // SageMaker botocore model (NewAPI, or Register on one you built), which
@@ -75,4 +76,27 @@
 // cancelled it). When RunJobs ends, running jobs are cancelled and stay
 // IN_PROGRESS; the next RunJobs, after a restart or a crash, resumes them
 // with their finished steps kept, and ends jobs left STOPPING as STOPPED.
+//
+// # Endpoints
+//
+// Endpoint configurations (endpointconfigs.go) are plain resources.
+// CreateEndpoint (endpoints.go) resolves the configuration and its models
+// into a plan per variant (the container, as for jobs, the instance type,
+// count, weight and routing) stored with the endpoint, so that later
+// changes to the configuration or models do not change it. RunEndpoints,
+// started by server.Server.Serve next to RunJobs, builds a
+// hosting.Endpoint from each plan (one backend.Spec per variant, with the
+// catalog's vCPUs and memory) and runs it; a watcher stores the status as
+// it changes. DescribeEndpoint reads the live status; an endpoint that is
+// not running (yet) is Creating unless it Failed. After a restart,
+// RunEndpoints relaunches every endpoint that is not Failed.
+// UpdateEndpointWeightsAndCapacities changes the live endpoint and the
+// stored plan. DeleteEndpoint stops the instances before removing the
+// endpoint.
+//
+// InvokeEndpoint (invoke.go) is SageMaker Runtime's, on its own api.Service
+// (NewRuntimeAPI) served by the same router: hosting.Gateway routes it, and
+// hosting's errors become ValidationError, ModelError (424) and
+// ServiceUnavailable (503). With HostingOptions.Metrics, every invocation
+// is recorded as CloudWatch's AWS/SageMaker metrics.
 package sagemaker

@@ -20,7 +20,11 @@ type Service struct {
 	// Jobs configures how recommendation jobs run (RunJobs).
 	Jobs JobOptions
 
-	jobs jobManager
+	// Hosting configures how endpoints run (RunEndpoints).
+	Hosting HostingOptions
+
+	jobs    jobManager
+	hosting endpointManager
 }
 
 // Codes are SageMaker's error codes for the error kinds; kinds not listed
@@ -73,6 +77,7 @@ func (s *Service) Register(svc *api.Service) {
 	svc.Handle(s.resourceOps()...)
 	svc.Handle(s.tagOps()...)
 	svc.Handle(s.jobOps()...)
+	svc.Handle(s.endpointOps()...)
 }
 
 // resourceOps are the operations on models, model packages and groups.

@@ -216,11 +216,12 @@ func TestPersistence(t *testing.T) {
 func TestOperations(t *testing.T) {
 	svc := (&sm.Service{}).NewAPI()
 	want := []string{
-		"AddTags", "CreateInferenceRecommendationsJob", "CreateModel", "CreateModelPackage", "CreateModelPackageGroup",
-		"DeleteModel", "DeleteModelPackage", "DeleteModelPackageGroup", "DeleteTags", "DescribeInferenceRecommendationsJob",
+		"AddTags", "CreateEndpoint", "CreateEndpointConfig", "CreateInferenceRecommendationsJob", "CreateModel", "CreateModelPackage", "CreateModelPackageGroup",
+		"DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel", "DeleteModelPackage", "DeleteModelPackageGroup", "DeleteTags",
+		"DescribeEndpoint", "DescribeEndpointConfig", "DescribeInferenceRecommendationsJob",
 		"DescribeModel", "DescribeModelPackage", "DescribeModelPackageGroup", "GetScalingConfigurationRecommendation",
-		"ListInferenceRecommendationsJobSteps", "ListInferenceRecommendationsJobs", "ListModelPackageGroups", "ListModelPackages",
-		"ListModels", "ListTags", "StopInferenceRecommendationsJob", "UpdateModelPackage",
+		"ListEndpointConfigs", "ListEndpoints", "ListInferenceRecommendationsJobSteps", "ListInferenceRecommendationsJobs", "ListModelPackageGroups", "ListModelPackages",
+		"ListModels", "ListTags", "StopInferenceRecommendationsJob", "UpdateEndpointWeightsAndCapacities", "UpdateModelPackage",
 	}
 	if got := svc.Operations(); !slices.Equal(got, want) {
 		t.Errorf("operations %v\nwant %v", got, want)

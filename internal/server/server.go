@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/inferscale/inferscale/internal/api"
+	cwmetrics "github.com/inferscale/inferscale/internal/metrics"
 	"github.com/inferscale/inferscale/internal/sagemaker"
 	"github.com/inferscale/inferscale/internal/store"
 )
@@ -48,6 +49,10 @@ type Config struct {
 	// Jobs configures how recommendation jobs run; the zero value works.
 	// WorkDir defaults to DataDir/jobs, Now to the server's clock.
 	Jobs sagemaker.JobOptions
+	// Hosting configures how endpoints run; the zero value works. WorkDir
+	// defaults to DataDir/endpoints, Now to the server's clock, Metrics to
+	// the server's metrics store.
+	Hosting sagemaker.HostingOptions
 }
 
 // Server is a configured `inferscale serve`.
@@ -55,6 +60,8 @@ type Server struct {
 	Store     *store.Store
 	SageMaker *sagemaker.Service
 	Router    *api.Router
+	// Metrics holds the AWS/SageMaker invocation metrics of the endpoints.
+	Metrics *cwmetrics.Store
 
 	cfg     Config
 	log     *slog.Logger
@@ -90,14 +97,25 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if jobs.Now == nil {
 		jobs.Now = cfg.Now
 	}
-	s.SageMaker = &sagemaker.Service{Store: st, Logger: log, Jobs: jobs}
+	hosting := cfg.Hosting
+	if hosting.WorkDir == "" {
+		hosting.WorkDir = filepath.Join(cfg.DataDir, "endpoints")
+	}
+	if hosting.Now == nil {
+		hosting.Now = cfg.Now
+	}
+	if hosting.Metrics == nil {
+		hosting.Metrics = cwmetrics.New(cwmetrics.Options{Logger: log})
+	}
+	s.Metrics = hosting.Metrics
+	s.SageMaker = &sagemaker.Service{Store: st, Logger: log, Jobs: jobs, Hosting: hosting}
 
 	var auth api.Authenticator = api.ScopeAuth{}
 	if cfg.Credentials != nil {
 		auth = api.SigV4Auth{Lookup: api.StaticCredentials(cfg.Credentials)}
 	}
 	s.Router = &api.Router{Auth: auth, Logger: log, Now: cfg.Now}
-	for _, svc := range []*api.Service{s.SageMaker.NewAPI()} {
+	for _, svc := range []*api.Service{s.SageMaker.NewAPI(), s.SageMaker.NewRuntimeAPI()} {
 		svc.CheckOutput = cfg.CheckOutput
 		if err := s.Router.Add(svc); err != nil {
 			st.Close()
@@ -122,9 +140,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve serves on ln, and runs recommendation jobs (resuming those a
-// previous run left unfinished), until ctx is done. Then it shuts down
+// previous run left unfinished) and endpoints (relaunching those in the
+// store), until ctx is done. Then it shuts down
 // gracefully: it stops accepting, waits up to 10 s for requests in flight,
-// stops the running jobs (they resume on the next Serve), and returns. It
+// stops the running jobs (they resume on the next Serve) and the endpoints'
+// instances, and returns. It
 // does not close the store.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
@@ -136,6 +156,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopJobs()
 	jobsDone := make(chan error, 1)
 	go func() { jobsDone <- s.SageMaker.RunJobs(jobsCtx) }()
+	// Endpoints stop with the jobs; Serve waits for both.
+	endpointsDone := make(chan error, 1)
+	go func() { endpointsDone <- s.SageMaker.RunEndpoints(jobsCtx) }()
+	waitEndpoints := func() error {
+		if err := <-endpointsDone; err != nil {
+			return fmt.Errorf("stop endpoints: %w", err)
+		}
+		return nil
+	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
@@ -143,7 +172,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case serr := <-served:
 		stopJobs()
-		return errors.Join(fmt.Errorf("serve %s: %w", ln.Addr(), serr), <-jobsDone)
+		return errors.Join(fmt.Errorf("serve %s: %w", ln.Addr(), serr), <-jobsDone, waitEndpoints())
 	case jerr := <-jobsDone:
 		// The job runner could not start (no backend): fail rather than
 		// accept jobs that never run.
@@ -164,7 +193,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if jerr := <-jobsDone; jerr != nil {
 		err = errors.Join(err, fmt.Errorf("stop jobs: %w", jerr))
 	}
-	return err
+	return errors.Join(err, waitEndpoints())
 }
 
 // Close closes the store.

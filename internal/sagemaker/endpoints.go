@@ -1,0 +1,759 @@
+package sagemaker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/inferscale/inferscale/internal/api"
+	"github.com/inferscale/inferscale/internal/awstime"
+	"github.com/inferscale/inferscale/internal/backend"
+	"github.com/inferscale/inferscale/internal/backend/local"
+	"github.com/inferscale/inferscale/internal/catalog"
+	"github.com/inferscale/inferscale/internal/hosting"
+	"github.com/inferscale/inferscale/internal/metrics"
+	"github.com/inferscale/inferscale/internal/store"
+)
+
+// Endpoints. CreateEndpoint resolves the configuration and its models into
+// a plan (what each variant runs, on which instance type, how many
+// instances, which weight), stores the endpoint Creating and hands it to
+// RunEndpoints, which builds a hosting.Endpoint from the plan and runs it:
+// instances are model-server processes on the backend. A watcher stores
+// the endpoint's status as it changes (Creating → InService, Updating,
+// Failed). DescribeEndpoint reads the live status; the stored one is what a
+// restarted server resumes from: RunEndpoints relaunches every endpoint
+// that is not Failed. DeleteEndpoint stops the instances, then removes the
+// endpoint.
+
+// HostingOptions configures how a Service runs endpoints (RunEndpoints).
+// The zero value works; the catalog and the sample model server's command
+// are those of JobOptions.
+type HostingOptions struct {
+	// Backend runs the instances. Nil means a local backend (local.New),
+	// created by RunEndpoints and closed when it returns.
+	Backend backend.Launcher
+	// Endpoint tunes health checks, launch back-off and the like.
+	Endpoint hosting.Options
+	// Gateway tunes InvokeEndpoint; its Recorder is set from Metrics.
+	Gateway hosting.GatewayConfig
+	// Metrics, if set, receives the AWS/SageMaker invocation metrics of
+	// every InvokeEndpoint.
+	Metrics *metrics.Store
+	// WorkDir holds each running endpoint's model data. Empty means a
+	// directory under os.TempDir().
+	WorkDir string
+	// Now is the clock of status timestamps and metrics; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// statusPoll is how often a running endpoint's status is compared with the
+// stored one.
+const statusPoll = 200 * time.Millisecond
+
+// ProductionVariantSummary is a variant of a described endpoint.
+type ProductionVariantSummary struct {
+	VariantName          string          `json:"VariantName"`
+	DeployedImages       []DeployedImage `json:"DeployedImages,omitempty"`
+	CurrentWeight        *float64        `json:"CurrentWeight,omitempty"`
+	DesiredWeight        *float64        `json:"DesiredWeight,omitempty"`
+	CurrentInstanceCount *int32          `json:"CurrentInstanceCount,omitempty"`
+	DesiredInstanceCount *int32          `json:"DesiredInstanceCount,omitempty"`
+}
+
+// DeployedImage is the image a variant runs.
+type DeployedImage struct {
+	SpecifiedImage string `json:"SpecifiedImage,omitempty"`
+	ResolvedImage  string `json:"ResolvedImage,omitempty"`
+}
+
+// Endpoint is the DescribeEndpoint output.
+type Endpoint struct {
+	EndpointName       string                     `json:"EndpointName"`
+	EndpointArn        string                     `json:"EndpointArn"`
+	EndpointConfigName string                     `json:"EndpointConfigName,omitempty"`
+	ProductionVariants []ProductionVariantSummary `json:"ProductionVariants,omitempty"`
+	EndpointStatus     string                     `json:"EndpointStatus"`
+	FailureReason      string                     `json:"FailureReason,omitempty"`
+	CreationTime       awstime.Timestamp          `json:"CreationTime"`
+	LastModifiedTime   awstime.Timestamp          `json:"LastModifiedTime"`
+}
+
+// variantPlan is what a variant runs, resolved when the endpoint is
+// created so that later changes to its configuration or models do not
+// change what a restart relaunches.
+type variantPlan struct {
+	VariantName   string        `json:"VariantName"`
+	Container     containerSpec `json:"Container"`
+	InstanceType  string        `json:"InstanceType"`
+	InstanceCount int           `json:"DesiredInstanceCount"`
+	Weight        float64       `json:"DesiredWeight"`
+	Routing       string        `json:"RoutingStrategy,omitempty"`
+}
+
+// endpointRecord is the stored document of an endpoint: its description as
+// last seen, and its plan.
+type endpointRecord struct {
+	Endpoint
+	Plan []variantPlan `json:"Plan"`
+}
+
+type createEndpointInput struct {
+	EndpointName       string `json:"EndpointName"`
+	EndpointConfigName string `json:"EndpointConfigName"`
+	DeploymentConfig   Opaque `json:"DeploymentConfig,omitempty"`
+	Tags               []Tag  `json:"Tags,omitempty"`
+}
+
+type endpointArnOutput struct {
+	EndpointArn string `json:"EndpointArn"`
+}
+
+type endpointRef struct {
+	EndpointName string `json:"EndpointName"`
+}
+
+type listEndpointsInput struct {
+	listParams
+	LastModifiedTimeAfter  *awstime.Timestamp `json:"LastModifiedTimeAfter,omitempty"`
+	LastModifiedTimeBefore *awstime.Timestamp `json:"LastModifiedTimeBefore,omitempty"`
+	StatusEquals           string             `json:"StatusEquals,omitempty"`
+}
+
+type endpointSummary struct {
+	EndpointName     string            `json:"EndpointName"`
+	EndpointArn      string            `json:"EndpointArn"`
+	CreationTime     awstime.Timestamp `json:"CreationTime"`
+	LastModifiedTime awstime.Timestamp `json:"LastModifiedTime"`
+	EndpointStatus   string            `json:"EndpointStatus"`
+}
+
+type listEndpointsOutput struct {
+	Endpoints []endpointSummary `json:"Endpoints"`
+	NextToken string            `json:"NextToken,omitempty"`
+}
+
+type desiredWeightAndCapacity struct {
+	VariantName            string   `json:"VariantName"`
+	DesiredWeight          *float64 `json:"DesiredWeight,omitempty"`
+	DesiredInstanceCount   *int32   `json:"DesiredInstanceCount,omitempty"`
+	ServerlessUpdateConfig Opaque   `json:"ServerlessUpdateConfig,omitempty"`
+}
+
+type updateWeightsInput struct {
+	EndpointName                string                     `json:"EndpointName"`
+	DesiredWeightsAndCapacities []desiredWeightAndCapacity `json:"DesiredWeightsAndCapacities"`
+}
+
+func (s *Service) createEndpoint(ctx context.Context, req *api.Request, in *createEndpointInput) (*endpointArnOutput, error) {
+	sc := scopeOf(req)
+	cfg, _, err := get[EndpointConfig](ctx, s.Store, kindEndpointConfig, sc, in.EndpointConfigName)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := s.planEndpoint(ctx, sc, cfg)
+	if err != nil {
+		return nil, err
+	}
+	at := now(req)
+	rec := endpointRecord{
+		Endpoint: Endpoint{
+			EndpointName:       in.EndpointName,
+			EndpointArn:        kindEndpoint.arn(sc, in.EndpointName),
+			EndpointConfigName: cfg.EndpointConfigName,
+			EndpointStatus:     string(hosting.StatusCreating),
+			CreationTime:       awstime.Timestamp{Time: at},
+			LastModifiedTime:   awstime.Timestamp{Time: at},
+		},
+		Plan: plan,
+	}
+	rec.ProductionVariants = planSummaries(plan, nil)
+	r, err := newResource(kindEndpoint, sc, rec.EndpointName, rec.EndpointArn, at, &rec)
+	if err != nil {
+		return nil, err
+	}
+	r.Status = rec.EndpointStatus
+	if err := kindEndpoint.mapErr(s.Store.Create(ctx, r, toStoreTags(in.Tags)...), rec.EndpointArn); err != nil {
+		return nil, err
+	}
+	s.endpoints().start(r.Key)
+	return &endpointArnOutput{EndpointArn: rec.EndpointArn}, nil
+}
+
+// planEndpoint resolves each variant of cfg into what it runs, checking
+// that its model's image can run on this host.
+func (s *Service) planEndpoint(ctx context.Context, sc scope, cfg *EndpointConfig) ([]variantPlan, error) {
+	var plan []variantPlan
+	for _, v := range cfg.ProductionVariants {
+		m, err := s.LookupModel(ctx, sc.account, sc.region, v.ModelName)
+		if err != nil {
+			return nil, err
+		}
+		c, err := s.modelContainer(ctx, sc, m)
+		if err != nil {
+			return nil, err
+		}
+		if _, _, err := parseImage(fmt.Sprintf("Image of model %s", m.ModelArn), c.Image); err != nil {
+			return nil, err
+		}
+		p := variantPlan{VariantName: v.VariantName, Container: c, InstanceType: v.InstanceType, Weight: 1}
+		if v.InitialInstanceCount != nil {
+			p.InstanceCount = int(*v.InitialInstanceCount)
+		}
+		if v.InitialVariantWeight != nil {
+			p.Weight = *v.InitialVariantWeight
+		}
+		if v.RoutingConfig != nil {
+			p.Routing = v.RoutingConfig.RoutingStrategy
+		}
+		plan = append(plan, p)
+	}
+	return plan, nil
+}
+
+// modelContainer is the container a model runs: its first container, or
+// the one of the model package it names (with the model's environment
+// added), as for recommendation jobs.
+func (s *Service) modelContainer(ctx context.Context, sc scope, m *Model) (containerSpec, error) {
+	cs := m.containers()
+	if len(cs) == 0 {
+		return containerSpec{}, api.Errorf(api.KindInvalid, "Model %s has no container.", m.ModelArn)
+	}
+	mc := cs[0]
+	if mc.ModelPackageName == "" {
+		return containerSpec{Image: mc.Image, ModelDataURL: mc.ModelDataURL, Environment: mc.Environment}, nil
+	}
+	p, err := s.LookupModelPackage(ctx, sc.account, sc.region, mc.ModelPackageName)
+	if err != nil {
+		return containerSpec{}, err
+	}
+	spec := p.InferenceSpecification
+	if spec == nil || len(spec.Containers) == 0 {
+		return containerSpec{}, api.Errorf(api.KindInvalid, "Model package %s has no InferenceSpecification.Containers.", p.ModelPackageArn)
+	}
+	pc := spec.Containers[0]
+	c := containerSpec{Image: pc.Image, ModelDataURL: pc.ModelDataURL, Environment: map[string]string{}}
+	for k, v := range pc.Environment {
+		c.Environment[k] = v
+	}
+	for k, v := range mc.Environment {
+		c.Environment[k] = v
+	}
+	return c, nil
+}
+
+// planSummaries describes the variants of a plan; live, when not nil, gives
+// their current state.
+func planSummaries(plan []variantPlan, live *hosting.EndpointDescription) []ProductionVariantSummary {
+	out := make([]ProductionVariantSummary, 0, len(plan))
+	for _, p := range plan {
+		v := ProductionVariantSummary{
+			VariantName:          p.VariantName,
+			DeployedImages:       []DeployedImage{{SpecifiedImage: p.Container.Image, ResolvedImage: p.Container.Image}},
+			DesiredWeight:        ptr(p.Weight),
+			DesiredInstanceCount: ptr(int32(p.InstanceCount)),
+		}
+		if live != nil {
+			for _, d := range live.Variants {
+				if d.Name == p.VariantName {
+					v.CurrentWeight = ptr(d.Weight)
+					v.CurrentInstanceCount = ptr(int32(d.CurrentInstanceCount))
+					v.DesiredWeight = ptr(d.Weight)
+					v.DesiredInstanceCount = ptr(int32(d.DesiredInstanceCount))
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (s *Service) describeEndpoint(ctx context.Context, req *api.Request, in *endpointRef) (*Endpoint, error) {
+	sc := scopeOf(req)
+	rec, r, err := get[endpointRecord](ctx, s.Store, kindEndpoint, sc, in.EndpointName)
+	if err != nil {
+		return nil, err
+	}
+	out := rec.Endpoint
+	if d, ok := s.endpoints().describe(r.Key); ok {
+		out.EndpointStatus = string(d.Status)
+		out.FailureReason = d.FailureReason
+		out.ProductionVariants = planSummaries(rec.Plan, &d)
+	} else if out.EndpointStatus != string(hosting.StatusFailed) {
+		// Not running (yet): after a restart, its instances are being
+		// launched again.
+		out.EndpointStatus = string(hosting.StatusCreating)
+		out.ProductionVariants = planSummaries(rec.Plan, &hosting.EndpointDescription{})
+	}
+	return &out, nil
+}
+
+func (s *Service) listEndpoints(ctx context.Context, req *api.Request, in *listEndpointsInput) (*listEndpointsOutput, error) {
+	sc := scopeOf(req)
+	q, err := in.query(kindEndpoint, sc, listOrder{sortBy: "CreationTime", descending: true})
+	if err != nil {
+		return nil, err
+	}
+	if in.LastModifiedTimeAfter != nil {
+		q.UpdatedAfter = in.LastModifiedTimeAfter.Time
+	}
+	if in.LastModifiedTimeBefore != nil {
+		q.UpdatedBefore = in.LastModifiedTimeBefore.Time
+	}
+	q.Status = in.StatusEquals
+	m := s.endpoints()
+	es, next, err := list(ctx, s.Store, q, func(e *endpointSummary) endpointSummary {
+		if d, ok := m.describe(kindEndpoint.key(sc, e.EndpointName)); ok {
+			e.EndpointStatus = string(d.Status)
+		} else if e.EndpointStatus != string(hosting.StatusFailed) {
+			e.EndpointStatus = string(hosting.StatusCreating)
+		}
+		return *e
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &listEndpointsOutput{Endpoints: es, NextToken: next}, nil
+}
+
+func (s *Service) deleteEndpoint(ctx context.Context, req *api.Request, in *endpointRef) (*struct{}, error) {
+	sc := scopeOf(req)
+	key := kindEndpoint.key(sc, in.EndpointName)
+	if _, err := s.Store.Get(ctx, key); err != nil {
+		return nil, kindEndpoint.mapErr(err, kindEndpoint.arn(sc, in.EndpointName))
+	}
+	// Stop the instances first: once the endpoint is gone from the store,
+	// nothing would stop them.
+	if err := s.endpoints().stop(ctx, key); err != nil {
+		return nil, err
+	}
+	return nil, remove(ctx, s.Store, kindEndpoint, sc, in.EndpointName)
+}
+
+func (s *Service) updateWeightsAndCapacities(ctx context.Context, req *api.Request, in *updateWeightsInput) (*endpointArnOutput, error) {
+	sc := scopeOf(req)
+	arn := kindEndpoint.arn(sc, in.EndpointName)
+	key := kindEndpoint.key(sc, in.EndpointName)
+	if _, err := s.Store.Get(ctx, key); err != nil {
+		return nil, kindEndpoint.mapErr(err, arn)
+	}
+	ep := s.endpoints().endpoint(key)
+	if ep == nil || ep.Describe().Status != hosting.StatusInService {
+		return nil, api.Errorf(api.KindInvalid, `Cannot update in-progress endpoint "%s".`, arn)
+	}
+	updates := make([]hosting.VariantUpdate, 0, len(in.DesiredWeightsAndCapacities))
+	for _, d := range in.DesiredWeightsAndCapacities {
+		if len(d.ServerlessUpdateConfig) > 0 {
+			return nil, api.Errorf(api.KindInvalid, "Variant %s: serverless variants are not supported by this server.", d.VariantName)
+		}
+		if d.DesiredWeight == nil && d.DesiredInstanceCount == nil {
+			return nil, api.Errorf(api.KindInvalid, "Variant %s: give DesiredWeight or DesiredInstanceCount.", d.VariantName)
+		}
+		u := hosting.VariantUpdate{VariantName: d.VariantName, DesiredWeight: d.DesiredWeight}
+		if d.DesiredInstanceCount != nil {
+			u.DesiredInstanceCount = ptr(int(*d.DesiredInstanceCount))
+		}
+		updates = append(updates, u)
+	}
+	if err := ep.SetWeightsAndCapacities(updates); err != nil {
+		return nil, hostingError(err)
+	}
+	// Store the new desired state, which a restart relaunches.
+	_, err := mutate(ctx, s.Store, kindEndpoint, sc, in.EndpointName, now(req), func(rec *endpointRecord) error {
+		for _, u := range updates {
+			for i := range rec.Plan {
+				p := &rec.Plan[i]
+				if p.VariantName != u.VariantName {
+					continue
+				}
+				if u.DesiredWeight != nil {
+					p.Weight = *u.DesiredWeight
+				}
+				if u.DesiredInstanceCount != nil {
+					p.InstanceCount = *u.DesiredInstanceCount
+				}
+			}
+		}
+		d := ep.Describe()
+		rec.LastModifiedTime = awstime.Timestamp{Time: now(req)}
+		rec.ProductionVariants = planSummaries(rec.Plan, &d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &endpointArnOutput{EndpointArn: arn}, nil
+}
+
+// hostingError maps the hosting package's errors to API errors.
+func hostingError(err error) error {
+	var (
+		ve *hosting.ValidationError
+		me *hosting.ModelError
+		ue *hosting.ServiceUnavailableError
+	)
+	switch {
+	case errors.As(err, &ve):
+		return &api.Error{Kind: api.KindInvalid, Message: ve.Message, Err: err}
+	case errors.As(err, &me):
+		return &api.Error{Code: "ModelError", Status: 424, Message: me.Error(), Err: err, Fields: map[string]any{
+			"OriginalStatusCode": me.OriginalStatusCode,
+			"OriginalMessage":    me.OriginalMessage,
+		}}
+	case errors.As(err, &ue):
+		return &api.Error{Kind: api.KindUnavailable, Message: ue.Message, Err: err}
+	}
+	return err
+}
+
+// endpointManager is the state the endpoint operations share with
+// RunEndpoints: the endpoints that run, by store key.
+type endpointManager struct {
+	initOnce sync.Once
+
+	mu      sync.Mutex
+	running bool
+	ctx     context.Context // RunEndpoints' while it runs
+	wg      sync.WaitGroup  // one per live endpoint
+	rt      *hostingRuntime
+	live    map[store.Key]*liveEndpoint
+	svc     *Service
+}
+
+// liveEndpoint is an endpoint that RunEndpoints runs.
+type liveEndpoint struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu sync.Mutex
+	ep *hosting.Endpoint // nil until built
+}
+
+func (l *liveEndpoint) endpoint() *hosting.Endpoint {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ep
+}
+
+// hostingRuntime is what running endpoints share.
+type hostingRuntime struct {
+	backend backend.Launcher
+	catalog *catalog.Catalog
+	sample  []string
+	workDir string
+	opts    hosting.Options
+	gateway *hosting.Gateway
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+func (s *Service) endpoints() *endpointManager {
+	m := &s.hosting
+	m.initOnce.Do(func() {
+		m.live = map[store.Key]*liveEndpoint{}
+		m.svc = s
+	})
+	return m
+}
+
+// RunEndpoints runs the endpoints until ctx ends: those in the store when
+// it starts (after a restart, their instances are launched again) and those
+// created while it runs. Then it stops every instance and returns. Only one
+// RunEndpoints may run at a time.
+func (s *Service) RunEndpoints(ctx context.Context) error {
+	m := s.endpoints()
+	rt, closeRuntime, err := s.newHostingRuntime()
+	if err != nil {
+		return err
+	}
+	defer closeRuntime()
+	m.mu.Lock()
+	if m.running {
+		m.mu.Unlock()
+		return errors.New("run endpoints: already running")
+	}
+	m.running, m.ctx, m.rt = true, ctx, rt
+	m.mu.Unlock()
+
+	rs, err := s.Store.ListByStatus(ctx, kindEndpoint.name,
+		string(hosting.StatusCreating), string(hosting.StatusInService), string(hosting.StatusUpdating))
+	if err != nil {
+		rt.log.Error("resume endpoints", "err", err)
+	}
+	for _, r := range rs {
+		m.start(r.Key)
+	}
+	<-ctx.Done()
+
+	m.mu.Lock()
+	m.running = false
+	m.mu.Unlock()
+	m.wg.Wait() // every endpoint stops its instances on ctx's end
+	return nil
+}
+
+func (s *Service) newHostingRuntime() (*hostingRuntime, func(), error) {
+	o := s.Hosting
+	rt := &hostingRuntime{sample: s.Jobs.SampleModelCommand, workDir: o.WorkDir, opts: o.Endpoint, now: o.Now, log: s.Logger}
+	if rt.log == nil {
+		rt.log = slog.New(slog.DiscardHandler)
+	}
+	if rt.opts.Logger == nil {
+		rt.opts.Logger = rt.log
+	}
+	if rt.now == nil {
+		rt.now = time.Now
+	}
+	if rt.workDir == "" {
+		rt.workDir = filepath.Join(os.TempDir(), "inferscale-endpoints")
+	}
+	if rt.sample == nil {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, nil, fmt.Errorf("run endpoints: find the sample model server: %w", err)
+		}
+		rt.sample = []string{self, "model-server"}
+	}
+	var err error
+	if rt.catalog, err = s.Jobs.catalog(); err != nil {
+		return nil, nil, fmt.Errorf("run endpoints: %w", err)
+	}
+	gc := o.Gateway
+	if o.Metrics != nil {
+		gc.Recorder = &invocationMetrics{store: o.Metrics, now: rt.now, log: rt.log, m: s.endpoints()}
+	}
+	rt.gateway = hosting.NewGateway(gc)
+	rt.backend = o.Backend
+	closeBackend := func() {}
+	if rt.backend == nil {
+		lb, err := local.New(rt.log)
+		if err != nil {
+			return nil, nil, fmt.Errorf("run endpoints: %w", err)
+		}
+		rt.backend = lb
+		closeBackend = func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := lb.Close(ctx); err != nil {
+				rt.log.Error("close local backend", "err", err)
+			}
+		}
+	}
+	return rt, func() { rt.gateway.Close(); closeBackend() }, nil
+}
+
+// start runs the endpoint stored at key, unless it runs already or
+// RunEndpoints does not run (it starts it when it does).
+func (m *endpointManager) start(key store.Key) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.running || m.live[key] != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	l := &liveEndpoint{cancel: cancel, done: make(chan struct{})}
+	m.live[key] = l
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(l.done)
+		defer cancel()
+		m.run(ctx, key, l, m.rt)
+		m.mu.Lock()
+		if m.live[key] == l {
+			delete(m.live, key)
+		}
+		m.mu.Unlock()
+	}()
+}
+
+// stop stops the endpoint at key, if it runs, and waits until its instances
+// have stopped (or ctx ends).
+func (m *endpointManager) stop(ctx context.Context, key store.Key) error {
+	m.mu.Lock()
+	l := m.live[key]
+	m.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	if ep := l.endpoint(); ep != nil {
+		if err := ep.Delete(ctx); err != nil {
+			return err
+		}
+	}
+	l.cancel()
+	select {
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("delete endpoint %s: %w", key.Name, ctx.Err())
+	}
+}
+
+// endpoint returns the running endpoint at key, or nil.
+func (m *endpointManager) endpoint(key store.Key) *hosting.Endpoint {
+	m.mu.Lock()
+	l := m.live[key]
+	m.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	return l.endpoint()
+}
+
+// describe returns the live description of the endpoint at key, if it
+// runs.
+func (m *endpointManager) describe(key store.Key) (hosting.EndpointDescription, bool) {
+	ep := m.endpoint(key)
+	if ep == nil {
+		return hosting.EndpointDescription{}, false
+	}
+	return ep.Describe(), true
+}
+
+// instanceCount returns the instances in service of a variant of a
+// running endpoint called name in any account (0 if there is none).
+func (m *endpointManager) instanceCount(name, variant string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, l := range m.live {
+		if k.Name != strings.ToLower(name) {
+			continue
+		}
+		if ep := l.endpoint(); ep != nil && ep.Name() == name {
+			if v := ep.Variant(variant); v != nil {
+				return v.Describe().CurrentInstanceCount
+			}
+		}
+	}
+	return 0
+}
+
+// run builds the endpoint at key from its plan and runs it until ctx ends,
+// storing its status as it changes.
+func (m *endpointManager) run(ctx context.Context, key store.Key, l *liveEndpoint, rt *hostingRuntime) {
+	log := rt.log.With("endpoint", key.Name, "account", key.Account, "region", key.Region)
+	s := m.svc
+	r, err := s.Store.Get(ctx, key)
+	if err != nil {
+		log.Error("run endpoint", "err", err)
+		return
+	}
+	rec, err := decode[endpointRecord](r)
+	if err != nil {
+		log.Error("run endpoint", "err", err)
+		return
+	}
+	dir := filepath.Join(rt.workDir, key.Account, key.Region, key.Name)
+	defer os.RemoveAll(dir)
+	ep, err := rt.build(ctx, dir, rec)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("endpoint failed", "err", err)
+			m.record(key, string(hosting.StatusFailed), err.Error(), nil)
+		}
+		return
+	}
+	l.mu.Lock()
+	l.ep = ep
+	l.mu.Unlock()
+
+	runDone := make(chan error, 1)
+	go func() { runDone <- ep.Run(ctx) }()
+	last := rec.EndpointStatus
+	tick := time.NewTicker(statusPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-runDone:
+			if err != nil {
+				log.Warn("endpoint stopped", "err", err)
+			}
+			return
+		case <-tick.C:
+		}
+		d := ep.Describe()
+		if string(d.Status) == last || d.Status == hosting.StatusDeleting || ctx.Err() != nil {
+			continue
+		}
+		last = string(d.Status)
+		log.Info("endpoint status", "status", last)
+		m.record(key, last, d.FailureReason, &d)
+	}
+}
+
+// record stores an endpoint's status.
+func (m *endpointManager) record(key store.Key, status, reason string, d *hosting.EndpointDescription) {
+	s := m.svc
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	at := m.rt.now().Truncate(time.Millisecond).UTC()
+	_, err := s.Store.Mutate(ctx, key, func(r *store.Resource) error {
+		rec, err := decode[endpointRecord](*r)
+		if err != nil {
+			return err
+		}
+		rec.EndpointStatus, rec.FailureReason = status, reason
+		rec.LastModifiedTime = awstime.Timestamp{Time: at}
+		if d != nil {
+			rec.ProductionVariants = planSummaries(rec.Plan, d)
+		}
+		r.Status, r.Updated = status, at
+		r.Doc, err = marshalDoc(rec)
+		return err
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		m.rt.log.Error("store endpoint status", "endpoint", key.Name, "status", status, "err", err)
+	}
+}
+
+// build prepares each variant's container in dir and returns the endpoint.
+func (rt *hostingRuntime) build(ctx context.Context, dir string, rec *endpointRecord) (*hosting.Endpoint, error) {
+	vcs := make([]hosting.VariantConfig, 0, len(rec.Plan))
+	for _, p := range rec.Plan {
+		it, err := rt.catalog.Lookup(p.InstanceType)
+		if err != nil {
+			return nil, fmt.Errorf("variant %s: %w", p.VariantName, err)
+		}
+		c := p.Container
+		c.noPayloads = true
+		pm, err := c.prepare(ctx, filepath.Join(dir, p.VariantName), rt.sample)
+		if err != nil {
+			return nil, fmt.Errorf("variant %s: %w", p.VariantName, err)
+		}
+		vcs = append(vcs, hosting.VariantConfig{
+			Name: p.VariantName,
+			Spec: backend.Spec{
+				Name:        rec.EndpointName + "-" + p.VariantName,
+				Command:     pm.model.Command,
+				Args:        pm.model.Args,
+				Env:         pm.model.Env,
+				URL:         pm.model.URL,
+				CPUs:        it.VCPUs,
+				MemoryBytes: it.MemoryBytes(),
+			},
+			InstanceCount: p.InstanceCount,
+			Weight:        p.Weight,
+			Routing:       hosting.RoutingStrategy(p.Routing),
+		})
+	}
+	return hosting.NewEndpoint(rec.EndpointName, rt.backend, vcs, rt.opts)
+}
+
+func marshalDoc(rec *endpointRecord) ([]byte, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode endpoint %s: %w", rec.EndpointName, err)
+	}
+	return b, nil
+}

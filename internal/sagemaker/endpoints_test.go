@@ -1,0 +1,436 @@
+package sagemaker_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
+	rttypes "github.com/aws/aws-sdk-go-v2/service/sagemakerruntime/types"
+
+	"github.com/inferscale/inferscale/internal/hosting"
+	"github.com/inferscale/inferscale/internal/metrics"
+	sm "github.com/inferscale/inferscale/internal/sagemaker"
+	"github.com/inferscale/inferscale/internal/server"
+)
+
+// hostEnv is `inferscale serve` running (Serve, so that endpoints run) on
+// loopback, with SageMaker and SageMaker Runtime clients.
+type hostEnv struct {
+	t    *testing.T
+	ctx  context.Context
+	dir  string
+	srv  *server.Server
+	sm   *sagemaker.Client
+	rt   *sagemakerruntime.Client
+	stop func()
+}
+
+func newHostEnv(t *testing.T) *hostEnv {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	e := &hostEnv{t: t, ctx: ctx, dir: t.TempDir()}
+	e.start()
+	t.Cleanup(func() { e.stop() })
+	return e
+}
+
+func (e *hostEnv) start() {
+	e.t.Helper()
+	srv, err := server.New(e.ctx, server.Config{
+		DataDir: e.dir, CheckOutput: true, Version: "test",
+		Jobs:    sm.JobOptions{SampleModelCommand: []string{inferscaleBinary(e.t), "model-server"}},
+		Hosting: sm.HostingOptions{Endpoint: hosting.Options{HealthInterval: 200 * time.Millisecond, LaunchBackoff: 100 * time.Millisecond}},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	stopped := false
+	e.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-served:
+			if err != nil {
+				e.t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(45 * time.Second):
+			e.t.Error("Serve did not return within 45 s of its cancellation")
+		}
+		if err := srv.Close(); err != nil {
+			e.t.Error(err)
+		}
+	}
+	e.srv = srv
+	url := "http://" + ln.Addr().String()
+	cfg := aws.Config{
+		Region: region,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDHOST", SecretAccessKey: "secret", Source: "test"}, nil
+		}),
+		Retryer: func() aws.Retryer { return aws.NopRetryer{} },
+	}
+	e.sm = sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.BaseEndpoint = aws.String(url) })
+	e.rt = sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) { o.BaseEndpoint = aws.String(url) })
+}
+
+func (e *hostEnv) restart() {
+	e.t.Helper()
+	e.stop()
+	e.start()
+}
+
+// waitInService waits with the SDK's own waiter, as `aws sagemaker wait
+// endpoint-in-service` does.
+func (e *hostEnv) waitInService(name string) {
+	e.t.Helper()
+	w := sagemaker.NewEndpointInServiceWaiter(e.sm, func(o *sagemaker.EndpointInServiceWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(e.ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(name)}, 30*time.Second); err != nil {
+		out, derr := e.sm.DescribeEndpoint(e.ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(name)})
+		if derr == nil {
+			e.t.Fatalf("endpoint %s not in service: %v (status %s: %s)", name, err, out.EndpointStatus, aws.ToString(out.FailureReason))
+		}
+		e.t.Fatalf("endpoint %s not in service: %v", name, err)
+	}
+}
+
+func (e *hostEnv) createModel(name string, env map[string]string) {
+	e.t.Helper()
+	_, err := e.sm.CreateModel(e.ctx, &sagemaker.CreateModelInput{
+		ModelName:        aws.String(name),
+		ExecutionRoleArn: aws.String(role),
+		PrimaryContainer: &types.ContainerDefinition{Image: aws.String(sm.SampleModelImage), Environment: env},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func variant(name, model string, count int32, weight float32) types.ProductionVariant {
+	return types.ProductionVariant{
+		VariantName: aws.String(name), ModelName: aws.String(model), InstanceType: types.ProductionVariantInstanceType("ml.c8g.medium"),
+		InitialInstanceCount: aws.Int32(count), InitialVariantWeight: aws.Float32(weight),
+	}
+}
+
+func TestEndpointConfigs(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := e.ctx
+	if _, err := e.sm.CreateModel(ctx, &sagemaker.CreateModelInput{
+		ModelName: aws.String("m1"), ExecutionRoleArn: aws.String(role),
+		PrimaryContainer: &types.ContainerDefinition{Image: aws.String(sm.SampleModelImage)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		config   string
+		variants []types.ProductionVariant
+		code     string // "" for success
+		msg      string
+	}{
+		{name: "two variants", config: "Cfg-A", variants: []types.ProductionVariant{variant("a", "m1", 1, 1), variant("b", "M1", 2, 3)}},
+		{name: "again", config: "cfg-a", variants: []types.ProductionVariant{variant("a", "m1", 1, 1)},
+			code: "ValidationException", msg: `Cannot create already existing endpoint configuration "` + arn("endpoint-config", "cfg-a") + `".`},
+		{name: "missing model", config: "cfg-b", variants: []types.ProductionVariant{variant("a", "nope", 1, 1)},
+			code: "ValidationException", msg: `Could not find model "` + arn("model", "nope") + `".`},
+		{name: "unknown instance type", config: "cfg-c", variants: []types.ProductionVariant{{VariantName: aws.String("a"), ModelName: aws.String("m1"),
+			InstanceType: "ml.nope.large", InitialInstanceCount: aws.Int32(1)}}, code: "ValidationException", msg: "1 validation error detected: Value 'ml.nope.large' at 'productionVariants.1.member.instanceType' failed to satisfy constraint: Member must satisfy enum value set..."},
+		{name: "duplicate variant", config: "cfg-d", variants: []types.ProductionVariant{variant("a", "m1", 1, 1), variant("a", "m1", 1, 1)},
+			code: "ValidationException", msg: "The variant name a is used by more than one production variant."},
+		{name: "second", config: "cfg-e", variants: []types.ProductionVariant{{VariantName: aws.String("x"), ModelName: aws.String("m1"),
+			InstanceType: "ml.c8g.medium", InitialInstanceCount: aws.Int32(1),
+			RoutingConfig: &types.ProductionVariantRoutingConfig{RoutingStrategy: types.RoutingStrategyRandom}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.clock.Advance(time.Second)
+			out, err := e.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String(tt.config), ProductionVariants: tt.variants})
+			if tt.code != "" {
+				wantErr(t, err, tt.code, tt.msg)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := aws.ToString(out.EndpointConfigArn), arn("endpoint-config", strings.ToLower(tt.config)); got != want {
+				t.Errorf("ARN %s, want %s", got, want)
+			}
+		})
+	}
+
+	d, err := e.sm.DescribeEndpointConfig(ctx, &sagemaker.DescribeEndpointConfigInput{EndpointConfigName: aws.String("cfg-a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(d.EndpointConfigName) != "Cfg-A" || len(d.ProductionVariants) != 2 ||
+		aws.ToInt32(d.ProductionVariants[1].InitialInstanceCount) != 2 || aws.ToFloat32(d.ProductionVariants[1].InitialVariantWeight) != 3 {
+		t.Errorf("described %+v", d)
+	}
+	l, err := e.sm.ListEndpointConfigs(ctx, &sagemaker.ListEndpointConfigsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range l.EndpointConfigs {
+		names = append(names, aws.ToString(c.EndpointConfigName))
+	}
+	if got := strings.Join(names, ","); got != "cfg-e,Cfg-A" { // newest first
+		t.Errorf("listed %s", got)
+	}
+	if _, err := e.sm.DeleteEndpointConfig(ctx, &sagemaker.DeleteEndpointConfigInput{EndpointConfigName: aws.String("cfg-a")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.sm.DescribeEndpointConfig(ctx, &sagemaker.DescribeEndpointConfigInput{EndpointConfigName: aws.String("cfg-a")})
+	wantErr(t, err, "ValidationException", `Could not find endpoint configuration "`+arn("endpoint-config", "cfg-a")+`".`)
+	_, err = e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("ep"), EndpointConfigName: aws.String("cfg-a")})
+	wantErr(t, err, "ValidationException", `Could not find endpoint configuration "`+arn("endpoint-config", "cfg-a")+`".`)
+	_, err = e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("ep")})
+	wantErr(t, err, "ValidationException", `Could not find endpoint "`+arn("endpoint", "ep")+`".`)
+}
+
+// TestEndpointLifecycle deploys the reference model as two variants, sends
+// traffic by weight and by TargetVariant, scales a variant, restarts the
+// server (instances are relaunched) and deletes the endpoint (no model
+// server is left).
+func TestEndpointLifecycle(t *testing.T) {
+	e := newHostEnv(t)
+	ctx := e.ctx
+	marker := fmt.Sprintf("endpoint-%d", time.Now().UnixNano())
+	e.createModel("ref", map[string]string{
+		"INFERSCALE_MODEL": "reference", "INFERSCALE_REFERENCE_SERVICE_TIME": "1ms", "INFERSCALE_REFERENCE_SLOTS": "8",
+		"INFERSCALE_TEST_MARKER": marker,
+	})
+	if _, err := e.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
+		EndpointConfigName: aws.String("cfg"),
+		ProductionVariants: []types.ProductionVariant{variant("blue", "ref", 1, 1), variant("green", "ref", 1, 1)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("Ep-1"), EndpointConfigName: aws.String("cfg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := aws.ToString(out.EndpointArn), arn("endpoint", "ep-1"); got != want {
+		t.Errorf("ARN %s, want %s", got, want)
+	}
+	_, err = e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("ep-1"), EndpointConfigName: aws.String("cfg")})
+	wantErr(t, err, "ValidationException", `Cannot create already existing endpoint "`+arn("endpoint", "ep-1")+`".`)
+	e.waitInService("Ep-1")
+	wantVariants(t, e, "Ep-1", map[string]int32{"blue": 1, "green": 1})
+	if ps := procsWithEnv(t, "INFERSCALE_TEST_MARKER="+marker); len(ps) != 2 {
+		t.Errorf("%d model servers run, want 2", len(ps))
+	}
+
+	// Traffic by weight reaches both variants; TargetVariant picks one.
+	counts := invokeN(t, e, "Ep-1", "", 40)
+	if counts["blue"] == 0 || counts["green"] == 0 || counts["blue"]+counts["green"] != 40 {
+		t.Errorf("variants invoked %v, want both of 40", counts)
+	}
+	if counts := invokeN(t, e, "Ep-1", "green", 5); counts["green"] != 5 {
+		t.Errorf("TargetVariant green: invoked %v", counts)
+	}
+
+	errTests := []struct {
+		name, endpoint, target, body, code, msg string
+	}{
+		{name: "unknown endpoint", endpoint: "nope", body: `{"instances":[[1]]}`, code: "ValidationError", msg: "Endpoint nope of account " + account + " not found."},
+		{name: "unknown variant", endpoint: "Ep-1", target: "red", body: `{"instances":[[1]]}`, code: "ValidationError", msg: "Endpoint Ep-1 does not have target variant red"},
+		{name: "model rejects the payload", endpoint: "Ep-1", target: "green", body: `not json`, code: "ModelError", msg: "Received client error (4..."},
+	}
+	for _, tt := range errTests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String(tt.endpoint), Body: []byte(tt.body), ContentType: aws.String("application/json")}
+			if tt.target != "" {
+				in.TargetVariant = aws.String(tt.target)
+			}
+			_, err := e.rt.InvokeEndpoint(ctx, in)
+			wantErr(t, err, tt.code, tt.msg)
+			var me *rttypes.ModelError
+			if tt.code == "ModelError" && (!errors.As(err, &me) || aws.ToInt32(me.OriginalStatusCode) < 400 || me.OriginalMessage == nil) {
+				t.Errorf("ModelError %+v", me)
+			}
+		})
+	}
+
+	// The invocations were recorded.
+	dps, err := e.srv.Metrics.Query(metrics.Query{
+		Namespace: "AWS/SageMaker", MetricName: "Invocations",
+		Dimensions: []metrics.Dimension{{Name: "EndpointName", Value: "Ep-1"}, {Name: "VariantName", Value: "green"}},
+		Start:      time.Now().Add(-time.Hour), End: time.Now().Add(time.Hour), Period: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dps) != 1 || dps[0].Sum != float64(counts["green"]+5+1) { // +1: the payload the model rejected reached it
+		t.Errorf("Invocations of green: %+v, want %d", dps, counts["green"]+6)
+	}
+
+	// Scaling a variant changes its instances.
+	if _, err := e.sm.UpdateEndpointWeightsAndCapacities(ctx, &sagemaker.UpdateEndpointWeightsAndCapacitiesInput{
+		EndpointName: aws.String("Ep-1"),
+		DesiredWeightsAndCapacities: []types.DesiredWeightAndCapacity{
+			{VariantName: aws.String("blue"), DesiredInstanceCount: aws.Int32(2)},
+			{VariantName: aws.String("green"), DesiredWeight: aws.Float32(0)},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, func() bool {
+		d, err := e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("Ep-1")})
+		return err == nil && d.EndpointStatus == types.EndpointStatusInService && aws.ToInt32(d.ProductionVariants[0].CurrentInstanceCount) == 2
+	})
+	wantVariants(t, e, "Ep-1", map[string]int32{"blue": 2, "green": 1})
+	if ps := procsWithEnv(t, "INFERSCALE_TEST_MARKER="+marker); len(ps) != 3 {
+		t.Errorf("%d model servers run, want 3", len(ps))
+	}
+	if counts := invokeN(t, e, "Ep-1", "", 10); counts["blue"] != 10 {
+		t.Errorf("green has weight 0, yet invoked %v", counts)
+	}
+
+	// A restart stops the instances and launches them again.
+	e.restart()
+	if ps := procsWithEnv(t, "INFERSCALE_TEST_MARKER="+marker); len(ps) != 0 {
+		t.Errorf("%d model servers left after the server stopped", len(ps))
+	}
+	e.waitInService("Ep-1")
+	wantVariants(t, e, "Ep-1", map[string]int32{"blue": 2, "green": 1})
+	if counts := invokeN(t, e, "Ep-1", "green", 3); counts["green"] != 3 {
+		t.Errorf("after restart: invoked %v", counts)
+	}
+	// The stored status, which StatusEquals filters on, follows within
+	// moments.
+	waitFor(t, 5*time.Second, func() bool {
+		l, err := e.sm.ListEndpoints(ctx, &sagemaker.ListEndpointsInput{StatusEquals: types.EndpointStatusInService})
+		return err == nil && len(l.Endpoints) == 1 && aws.ToString(l.Endpoints[0].EndpointName) == "Ep-1" &&
+			l.Endpoints[0].EndpointStatus == types.EndpointStatusInService
+	})
+
+	// Deleting stops every model server.
+	if _, err := e.sm.DeleteEndpoint(ctx, &sagemaker.DeleteEndpointInput{EndpointName: aws.String("ep-1")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { return len(procsWithEnv(t, "INFERSCALE_TEST_MARKER="+marker)) == 0 })
+	_, err = e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("Ep-1")})
+	wantErr(t, err, "ValidationException", `Could not find endpoint "`+arn("endpoint", "ep-1")+`".`)
+	_, err = e.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("Ep-1"), Body: []byte("{}")})
+	wantErr(t, err, "ValidationError", "Endpoint Ep-1 of account "+account+" not found.")
+}
+
+// invokeN invokes an endpoint n times and counts the variants that
+// answered.
+func invokeN(t *testing.T, e *hostEnv, name, target string, n int) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	for i := range n {
+		in := &sagemakerruntime.InvokeEndpointInput{
+			EndpointName: aws.String(name), ContentType: aws.String("application/json"),
+			Body: fmt.Appendf(nil, `{"instances":[[%d,9,1]]}`, i),
+		}
+		if target != "" {
+			in.TargetVariant = aws.String(target)
+		}
+		out, err := e.rt.InvokeEndpoint(e.ctx, in)
+		if err != nil {
+			t.Fatalf("invoke %d: %v", i, err)
+		}
+		if len(bytes.TrimSpace(out.Body)) == 0 || !strings.Contains(aws.ToString(out.ContentType), "json") {
+			t.Fatalf("invoke %d: %s %q", i, aws.ToString(out.ContentType), out.Body)
+		}
+		counts[aws.ToString(out.InvokedProductionVariant)]++
+	}
+	return counts
+}
+
+func wantVariants(t *testing.T, e *hostEnv, name string, want map[string]int32) {
+	t.Helper()
+	d, err := e.sm.DescribeEndpoint(e.ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int32{}
+	for _, v := range d.ProductionVariants {
+		if aws.ToInt32(v.CurrentInstanceCount) != aws.ToInt32(v.DesiredInstanceCount) {
+			t.Errorf("variant %s: %d instances, want %d", aws.ToString(v.VariantName), aws.ToInt32(v.CurrentInstanceCount), aws.ToInt32(v.DesiredInstanceCount))
+		}
+		got[aws.ToString(v.VariantName)] = aws.ToInt32(v.CurrentInstanceCount)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("instances %v, want %v", got, want)
+	}
+}
+
+func waitFor(t *testing.T, limit time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", limit)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestEndpointFails: a model server that cannot start makes the endpoint
+// Failed, with the reason, and the waiter gives up.
+func TestEndpointFails(t *testing.T) {
+	e := newHostEnv(t)
+	ctx := e.ctx
+	if _, err := e.sm.CreateModel(ctx, &sagemaker.CreateModelInput{
+		ModelName: aws.String("broken"), ExecutionRoleArn: aws.String(role),
+		PrimaryContainer: &types.ContainerDefinition{Image: aws.String("/bin/false")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
+		EndpointConfigName: aws.String("broken"), ProductionVariants: []types.ProductionVariant{variant("only", "broken", 1, 1)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("broken"), EndpointConfigName: aws.String("broken")}); err != nil {
+		t.Fatal(err)
+	}
+	w := sagemaker.NewEndpointInServiceWaiter(e.sm, func(o *sagemaker.EndpointInServiceWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 100*time.Millisecond, 200*time.Millisecond
+	})
+	if err := w.Wait(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("broken")}, 20*time.Second); err == nil ||
+		!strings.Contains(err.Error(), "waiter state transitioned to Failure") {
+		t.Fatalf("waiter: %v", err)
+	}
+	d, err := e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("broken")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.EndpointStatus != types.EndpointStatusFailed || !strings.Contains(aws.ToString(d.FailureReason), "variant only") {
+		t.Errorf("status %s: %q", d.EndpointStatus, aws.ToString(d.FailureReason))
+	}
+	_, err = e.sm.UpdateEndpointWeightsAndCapacities(ctx, &sagemaker.UpdateEndpointWeightsAndCapacitiesInput{
+		EndpointName:                aws.String("broken"),
+		DesiredWeightsAndCapacities: []types.DesiredWeightAndCapacity{{VariantName: aws.String("only"), DesiredInstanceCount: aws.Int32(2)}},
+	})
+	wantErr(t, err, "ValidationException", `Cannot update in-progress endpoint "`+arn("endpoint", "broken")+`".`)
+	if _, err := e.sm.DeleteEndpoint(ctx, &sagemaker.DeleteEndpointInput{EndpointName: aws.String("broken")}); err != nil {
+		t.Fatal(err)
+	}
+}
