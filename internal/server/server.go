@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/inferscale/inferscale/internal/api"
+	"github.com/inferscale/inferscale/internal/backend/local"
 	cwmetrics "github.com/inferscale/inferscale/internal/metrics"
 	"github.com/inferscale/inferscale/internal/sagemaker"
 	"github.com/inferscale/inferscale/internal/store"
@@ -151,6 +152,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	// Jobs and endpoints share one local backend, so that its CPU
+	// allocator hands each instance CPUs no other instance holds.
+	if s.SageMaker.Jobs.Backend == nil && s.SageMaker.Hosting.Backend == nil {
+		lb, err := local.New(s.log)
+		if err != nil {
+			return fmt.Errorf("start local backend: %w", err)
+		}
+		s.SageMaker.Jobs.Backend, s.SageMaker.Hosting.Backend = lb, lb
+		defer func() { // after the jobs and endpoints have stopped
+			s.SageMaker.Jobs.Backend, s.SageMaker.Hosting.Backend = nil, nil
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := lb.Close(cctx); err != nil {
+				s.log.Error("close local backend", "err", err)
+			}
+		}()
 	}
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
