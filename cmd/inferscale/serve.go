@@ -66,6 +66,13 @@ func runServe(ctx context.Context, cio cmdIO, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	// The API's live heap is small and it allocates per request: collecting
+	// at 4× the live heap instead of 2× costs a few MB and lifts ListModels
+	// on one core from about 6,800 to 8,000 requests/s (bench/api/run.sh).
+	// A GOGC in the environment wins.
+	if cio.getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
