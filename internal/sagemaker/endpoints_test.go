@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -46,42 +45,12 @@ func newHostEnv(t *testing.T) *hostEnv {
 
 func (e *hostEnv) start() {
 	e.t.Helper()
-	srv, err := server.New(e.ctx, server.Config{
+	var url string
+	e.srv, url, e.stop = serveTest(e.t, e.ctx, server.Config{
 		DataDir: e.dir, CheckOutput: true, Version: "test",
 		Jobs:    sm.JobOptions{SampleModelCommand: []string{inferscaleBinary(e.t), "model-server"}},
 		Hosting: sm.HostingOptions{Endpoint: hosting.Options{HealthInterval: 200 * time.Millisecond, LaunchBackoff: 100 * time.Millisecond}},
 	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(e.ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	stopped := false
-	e.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-served:
-			if err != nil {
-				e.t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(45 * time.Second):
-			e.t.Error("Serve did not return within 45 s of its cancellation")
-		}
-		if err := srv.Close(); err != nil {
-			e.t.Error(err)
-		}
-	}
-	e.srv = srv
-	url := "http://" + ln.Addr().String()
 	cfg := aws.Config{
 		Region: region,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {

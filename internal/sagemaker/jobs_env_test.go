@@ -85,19 +85,29 @@ func newJobEnv(t *testing.T, maxJobs int) *jobEnv {
 // start runs the server on the data directory until stop.
 func (e *jobEnv) start() {
 	e.t.Helper()
-	srv, err := server.New(e.ctx, server.Config{DataDir: e.dir, CheckOutput: true, Version: "test", Jobs: e.opts})
+	var url string
+	e.srv, url, e.stop = serveTest(e.t, e.ctx, server.Config{DataDir: e.dir, CheckOutput: true, Version: "test", Jobs: e.opts})
+	e.sm = sdkClient(url)
+}
+
+// serveTest runs a server built from cfg on a loopback port and returns it,
+// its URL and a stop function (safe to call twice) that cancels Serve,
+// fails t if Serve errs or hangs, and closes the server.
+func serveTest(t *testing.T, ctx context.Context, cfg server.Config) (*server.Server, string, func()) {
+	t.Helper()
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(e.ctx)
+	ctx, cancel := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
 	stopped := false
-	e.stop = func() {
+	stop := func() {
 		if stopped {
 			return
 		}
@@ -106,17 +116,16 @@ func (e *jobEnv) start() {
 		select {
 		case err := <-served:
 			if err != nil {
-				e.t.Errorf("Serve: %v", err)
+				t.Errorf("Serve: %v", err)
 			}
 		case <-time.After(45 * time.Second):
-			e.t.Error("Serve did not return within 45 s of its cancellation")
+			t.Error("Serve did not return within 45 s of its cancellation")
 		}
 		if err := srv.Close(); err != nil {
-			e.t.Error(err)
+			t.Error(err)
 		}
 	}
-	e.srv = srv
-	e.sm = sdkClient("http://" + ln.Addr().String())
+	return srv, "http://" + ln.Addr().String(), stop
 }
 
 // restart stops the server gracefully and starts it again on the same data
