@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/inferscale/inferscale/internal/modelserver"
+	"github.com/inferscale/inferscale/internal/testbin"
 )
 
 func TestModelServerArguments(t *testing.T) {
@@ -57,30 +57,18 @@ func TestModelServerArguments(t *testing.T) {
 }
 
 var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
+	buildOnce   sync.Once
+	builtBin    string
+	removeBuild func()
+	buildErr    error
 )
 
 // buildInferscale builds this command once per test binary, into a
 // directory removed when the tests end (see TestMain).
 func buildInferscale(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool to build the binary with")
-	}
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "inferscale-cmd-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildDir = dir
-		builtBin = filepath.Join(dir, "inferscale")
-		if out, err := exec.Command(goTool, "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		builtBin, removeBuild, buildErr = testbin.Build(".", "inferscale")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -88,12 +76,10 @@ func buildInferscale(t *testing.T) string {
 	return builtBin
 }
 
-var buildDir string
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
+	if removeBuild != nil {
+		removeBuild()
 	}
 	os.Exit(code)
 }

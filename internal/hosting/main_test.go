@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,26 +13,21 @@ import (
 
 	"github.com/inferscale/inferscale/internal/backend"
 	"github.com/inferscale/inferscale/internal/backend/local"
+	"github.com/inferscale/inferscale/internal/testbin"
 )
 
 // testmodel is the path of the model server built by TestMain.
 var testmodel string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "testmodel")
+	bin, remove, err := testbin.Build("./testdata/testmodel", "testmodel")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	testmodel = filepath.Join(dir, "testmodel")
-	build := exec.Command("go", "build", "-o", testmodel, "./testdata/testmodel")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build testmodel:", err)
-		os.Exit(1)
-	}
+	testmodel = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 

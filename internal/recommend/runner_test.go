@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/inferscale/inferscale/internal/catalog"
 	"github.com/inferscale/inferscale/internal/loadgen"
 	"github.com/inferscale/inferscale/internal/modelserver"
+	"github.com/inferscale/inferscale/internal/testbin"
 )
 
 // These tests run real jobs: the inferscale binary's sample model server in
@@ -25,18 +25,13 @@ import (
 var inferscaleBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "recommend-test")
+	bin, remove, err := testbin.Build("../../cmd/inferscale", "inferscale")
 	if err != nil {
 		panic(err)
 	}
-	inferscaleBin = filepath.Join(dir, "inferscale")
-	cmd := exec.Command("go", "build", "-o", inferscaleBin, "../../cmd/inferscale")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		panic("build inferscale: " + err.Error())
-	}
+	inferscaleBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 

@@ -1,14 +1,14 @@
 package sagemaker_test
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/inferscale/inferscale/internal/testbin"
 )
 
 // The job tests run the real inferscale binary: its built-in sample model
@@ -17,27 +17,16 @@ import (
 // first use, into a directory TestMain removes.
 
 var (
-	buildOnce sync.Once
-	buildDir  string
-	builtBin  string
-	buildErr  error
+	buildOnce   sync.Once
+	builtBin    string
+	removeBuild func()
+	buildErr    error
 )
 
 func inferscaleBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = fmt.Errorf("no go tool to build inferscale with: %w", err)
-			return
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "inferscale-sagemaker-test"); buildErr != nil {
-			return
-		}
-		builtBin = filepath.Join(buildDir, "inferscale")
-		if out, err := exec.Command(goTool, "build", "-o", builtBin, "../../cmd/inferscale").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		builtBin, removeBuild, buildErr = testbin.Build("../../cmd/inferscale", "inferscale")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -47,8 +36,8 @@ func inferscaleBinary(t testing.TB) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
+	if removeBuild != nil {
+		removeBuild()
 	}
 	os.Exit(code)
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/inferscale/inferscale/internal/backend"
+	"github.com/inferscale/inferscale/internal/testbin"
 )
 
 // pingserver is the path of the test server binary built by TestMain.
@@ -27,20 +27,14 @@ func TestMain(m *testing.M) {
 	if os.Getenv("LOCAL_TEST_ROLE") == "launcher" {
 		os.Exit(launcherRole())
 	}
-	dir, err := os.MkdirTemp("", "pingserver")
+	bin, remove, err := testbin.Build("./testdata/pingserver", "pingserver")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	pingserver = filepath.Join(dir, "pingserver")
-	build := exec.Command("go", "build", "-o", pingserver, "./testdata/pingserver")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build pingserver:", err)
-		os.Exit(1)
-	}
+	pingserver = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
