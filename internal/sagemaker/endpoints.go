@@ -304,12 +304,7 @@ func (s *Service) listEndpoints(ctx context.Context, req *api.Request, in *listE
 	if err != nil {
 		return nil, err
 	}
-	if in.LastModifiedTimeAfter != nil {
-		q.UpdatedAfter = in.LastModifiedTimeAfter.Time
-	}
-	if in.LastModifiedTimeBefore != nil {
-		q.UpdatedBefore = in.LastModifiedTimeBefore.Time
-	}
+	modifiedBetween(&q, in.LastModifiedTimeAfter, in.LastModifiedTimeBefore)
 	q.Status = in.StatusEquals
 	m := s.endpoints()
 	es, next, err := list(ctx, s.Store, q, func(e *endpointSummary) endpointSummary {

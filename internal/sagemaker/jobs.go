@@ -427,12 +427,7 @@ func (s *Service) listJobs(ctx context.Context, req *api.Request, in *listJobsIn
 	if err != nil {
 		return nil, err
 	}
-	if in.LastModifiedTimeAfter != nil {
-		q.UpdatedAfter = in.LastModifiedTimeAfter.Time
-	}
-	if in.LastModifiedTimeBefore != nil {
-		q.UpdatedBefore = in.LastModifiedTimeBefore.Time
-	}
+	modifiedBetween(&q, in.LastModifiedTimeAfter, in.LastModifiedTimeBefore)
 	q.Status = in.StatusEquals
 	q.DocEquals = map[string]string{}
 	if in.ModelNameEquals != "" {
@@ -575,4 +570,14 @@ func (s *Service) getScaling(ctx context.Context, req *api.Request, in *recommen
 		return nil, api.Errorf(api.KindNotFound, "Inference recommendations job %s has no recommendation %s.", d.JobArn, in.RecommendationId)
 	}
 	return nil, api.Errorf(api.KindNotFound, "Inference recommendations job %s has no recommendation for endpoint %s.", d.JobArn, in.EndpointName)
+}
+
+// modifiedBetween narrows a list query to LastModifiedTimeAfter/Before.
+func modifiedBetween(q *store.Query, after, before *awstime.Timestamp) {
+	if after != nil {
+		q.UpdatedAfter = after.Time
+	}
+	if before != nil {
+		q.UpdatedBefore = before.Time
+	}
 }
