@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Resolutions and retentions of the two bucket rings.
@@ -31,6 +32,10 @@ const (
 
 	// DefaultMaxSeries is the series limit when Options.MaxSeries is 0.
 	DefaultMaxSeries = 10000
+	// DefaultMaxBytes is the memory budget when Options.MaxBytes is 0:
+	// about 200 series with full 15-day retention (a full series of
+	// constant values takes about 2.4 MB; see BenchmarkMemoryPerSeries).
+	DefaultMaxBytes = 512 << 20
 
 	hiSec = int64(HighResPeriod / time.Second)
 	loSec = int64(LowResPeriod / time.Second)
@@ -74,16 +79,21 @@ type StatisticSet struct {
 type Options struct {
 	// MaxSeries bounds the number of series; 0 means DefaultMaxSeries.
 	MaxSeries int
+	// MaxBytes bounds the memory the buckets take; 0 means DefaultMaxBytes.
+	// Evict enforces it by dropping the oldest 1-minute data of every
+	// series a day at a time, so recent data is never refused.
+	MaxBytes int64
 	// Logger receives Run's save failures; nil discards.
 	Logger *slog.Logger
 }
 
 // Store is a bounded, thread-safe set of series. Create it with New.
 type Store struct {
-	seed   maphash.Seed
-	max    int
-	log    *slog.Logger
-	shards [numShards]shard
+	seed     maphash.Seed
+	max      int
+	maxBytes int64
+	log      *slog.Logger
+	shards   [numShards]shard
 
 	countMu sync.Mutex
 	count   int
@@ -120,9 +130,12 @@ type bucket struct {
 
 // New returns an empty store.
 func New(opts Options) *Store {
-	s := &Store{seed: maphash.MakeSeed(), max: opts.MaxSeries, log: opts.Logger}
+	s := &Store{seed: maphash.MakeSeed(), max: opts.MaxSeries, maxBytes: opts.MaxBytes, log: opts.Logger}
 	if s.max <= 0 {
 		s.max = DefaultMaxSeries
+	}
+	if s.maxBytes <= 0 {
+		s.maxBytes = DefaultMaxBytes
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -417,11 +430,31 @@ func cmpInt(a, b int64) int {
 
 // Evict drops buckets past their retention at now (10-s buckets older than
 // 3 hours, 1-min buckets older than 15 days: those starting before
-// now minus the retention) and series left without data.
-// It returns the number of series removed.
+// now minus the retention) and series left without data. Then, while the
+// store holds more than its byte budget (Options.MaxBytes), it drops the
+// oldest day of 1-minute data of all series, and logs the retention that
+// remains. It returns the number of series removed.
 func (s *Store) Evict(now time.Time) int {
 	hiCut := now.Add(-HighResRetention).Unix()
 	loCut := now.Add(-LowResRetention).Unix()
+	removed := s.dropBefore(hiCut, loCut)
+	if s.Bytes() <= s.maxBytes {
+		return removed
+	}
+	const day = 24 * 60 * 60
+	for loCut < now.Unix() && s.Bytes() > s.maxBytes {
+		loCut += day
+		removed += s.dropBefore(hiCut, loCut)
+	}
+	s.log.Warn("metrics over their memory budget: 1-minute history shortened",
+		"budget_bytes", s.maxBytes, "bytes", s.Bytes(), "retention", now.Sub(time.Unix(loCut, 0)).Round(time.Hour).String())
+	return removed
+}
+
+// dropBefore drops 10-s buckets that start before hiCut and 1-min buckets
+// that start before loCut (unix seconds), and the series left empty. It
+// returns the number of series removed.
+func (s *Store) dropBefore(hiCut, loCut int64) int {
 	removed := 0
 	for i := range s.shards {
 		sh := &s.shards[i]
@@ -455,6 +488,38 @@ func (s *Store) Evict(now time.Time) int {
 	s.count -= removed
 	s.countMu.Unlock()
 	return removed
+}
+
+// Bytes estimates the memory the store's buckets take: the bucket arrays at
+// their capacity and the sketches' bins.
+func (s *Store) Bytes() int64 {
+	var n int64
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for _, head := range sh.series {
+			for sr := head; sr != nil; sr = sr.next {
+				sr.mu.Lock()
+				n += sr.bytes()
+				sr.mu.Unlock()
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+const bucketBytes = int64(unsafe.Sizeof(bucket{}))
+
+// bytes estimates the memory of one series; sr.mu is held.
+func (sr *series) bytes() int64 {
+	n := int64(cap(sr.hi)+cap(sr.lo))*bucketBytes + 128
+	for _, r := range [2][]bucket{sr.hi, sr.lo} {
+		for i := range r {
+			n += int64(r[i].sk.sizeBytes())
+		}
+	}
+	return n
 }
 
 // dropBefore removes buckets that start before cut.

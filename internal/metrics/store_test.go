@@ -532,3 +532,47 @@ func TestConcurrentPut(t *testing.T) {
 		t.Errorf("total invocations %v over %d series, want %d over 6", total, s.Len(), workers*perWorker)
 	}
 }
+
+// TestByteBudget: past its byte budget the store gives up the oldest days of
+// 1-minute data of all series, never the newest data.
+func TestByteBudget(t *testing.T) {
+	const budget = 2 << 20
+	s := New(Options{MaxBytes: budget})
+	end := t0.Add(6 * 24 * time.Hour)
+	for now := t0; now.Before(end); now = now.Add(time.Minute) {
+		for i := range 3 {
+			if err := s.Put(ns, "M", []Dimension{{"I", fmt.Sprint(i)}}, float64(i), "Count", now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	before := s.Bytes()
+	if before <= budget {
+		t.Fatalf("test data takes %d bytes, not over the %d budget", before, budget)
+	}
+	s.Evict(end)
+	if got := s.Bytes(); got > budget {
+		t.Errorf("after Evict: %d bytes, budget %d", got, budget)
+	}
+	for i := range 3 {
+		dims := []Dimension{{"I", fmt.Sprint(i)}}
+		newest, err := s.Query(Query{Namespace: ns, MetricName: "M", Dimensions: dims, Start: end.Add(-24 * time.Hour), End: end, Period: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n float64
+		for _, dp := range newest {
+			n += dp.SampleCount
+		}
+		if n != 24*60 {
+			t.Errorf("series %d: %v samples in the last day, want all %d", i, n, 24*60)
+		}
+		oldest, err := s.Query(Query{Namespace: ns, MetricName: "M", Dimensions: dims, Start: t0, End: t0.Add(24 * time.Hour), Period: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(oldest) != 0 {
+			t.Errorf("series %d: the first day survived the budget (%d datapoints)", i, len(oldest))
+		}
+	}
+}

@@ -27,8 +27,18 @@ import (
 	"github.com/inferscale/inferscale/internal/store"
 )
 
-// DatabaseFile is the name of the database in the data directory.
-const DatabaseFile = "inferscale.db"
+// Files in the data directory.
+const (
+	// DatabaseFile is the SQLite database.
+	DatabaseFile = "inferscale.db"
+	// MetricsFile is the snapshot of the metrics store, written every
+	// MetricsSaveInterval while serving and when Serve returns.
+	MetricsFile = "metrics.snapshot"
+)
+
+// MetricsSaveInterval is how often Serve evicts expired metrics and saves
+// the metrics store.
+const MetricsSaveInterval = time.Minute
 
 // Config configures a Server.
 type Config struct {
@@ -54,6 +64,9 @@ type Config struct {
 	// defaults to DataDir/endpoints, Now to the server's clock, Metrics to
 	// the server's metrics store.
 	Hosting sagemaker.HostingOptions
+	// MetricsMaxBytes is the metrics store's memory budget
+	// (metrics.Options.MaxBytes; 0 = metrics.DefaultMaxBytes).
+	MetricsMaxBytes int64
 }
 
 // Server is a configured `inferscale serve`.
@@ -106,7 +119,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		hosting.Now = cfg.Now
 	}
 	if hosting.Metrics == nil {
-		hosting.Metrics = cwmetrics.New(cwmetrics.Options{Logger: log})
+		hosting.Metrics = cwmetrics.New(cwmetrics.Options{Logger: log, MaxBytes: cfg.MetricsMaxBytes})
+		// What the last Serve saved: aggregated metrics survive restarts.
+		if err := hosting.Metrics.Load(filepath.Join(cfg.DataDir, MetricsFile)); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("new server: %w", err)
+		}
 	}
 	s.Metrics = hosting.Metrics
 	s.SageMaker = &sagemaker.Service{Store: st, Logger: log, Jobs: jobs, Hosting: hosting}
@@ -125,7 +143,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		s.Metrics.Collector())
 	m := newMetrics(reg)
 	s.Router.Observe = m.observe
 
@@ -183,6 +202,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		return nil
 	}
+	// The metrics store evicts and saves itself until the endpoints have
+	// stopped, then saves once more (Run's final save).
+	metricsCtx, stopMetrics := context.WithCancel(context.Background())
+	metricsDone := make(chan error, 1)
+	go func() {
+		metricsDone <- s.Metrics.Run(metricsCtx, cwmetrics.SystemClock{}, MetricsSaveInterval, filepath.Join(s.cfg.DataDir, MetricsFile))
+	}()
+	defer func() {
+		stopMetrics()
+		if err := <-metricsDone; err != nil {
+			s.log.Error("save metrics", "err", err)
+		}
+	}()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 

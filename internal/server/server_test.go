@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inferscale/inferscale/internal/api"
+	cwmetrics "github.com/inferscale/inferscale/internal/metrics"
 )
 
 func TestParseCredentials(t *testing.T) {
@@ -215,5 +216,60 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("still serving after shutdown")
+	}
+}
+
+// TestMetricsSurviveRestart: what the metrics store holds is exported on
+// /metrics, saved when Serve returns, and loaded by the next server on the
+// same data directory.
+func TestMetricsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	at := time.Now().Truncate(time.Minute).Add(-2 * time.Minute)
+	dims := []cwmetrics.Dimension{{Name: "EndpointName", Value: "e1"}, {Name: "VariantName", Value: "v1"}}
+	serve := func(put bool) (*Server, string) {
+		srv, err := New(context.Background(), Config{DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if put {
+			for _, v := range []float64{100, 200, 300} {
+				if err := srv.Metrics.Put("AWS/SageMaker", "ModelLatency", dims, v, "Microseconds", at); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ctx, ln) }()
+		_, body := get(t, "http://"+ln.Addr().String()+"/metrics")
+		cancel()
+		if err := <-served; err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+		if err := srv.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return srv, body
+	}
+	_, body := serve(true)
+	want := `aws_sagemaker_model_latency_count{endpoint_name="e1",variant_name="v1"} 3`
+	if !strings.Contains(body, want) {
+		t.Errorf("/metrics lacks %q", want)
+	}
+	srv, body := serve(false)
+	if !strings.Contains(body, want) {
+		t.Errorf("after a restart /metrics lacks %q", want)
+	}
+	dps, err := srv.Metrics.Query(cwmetrics.Query{Namespace: "AWS/SageMaker", MetricName: "ModelLatency", Dimensions: dims,
+		Start: at, End: at.Add(time.Minute), Period: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dps) != 1 || dps[0].SampleCount != 3 || dps[0].Average != 200 || dps[0].Maximum != 300 {
+		t.Errorf("after a restart: %+v, want 3 samples averaging 200", dps)
 	}
 }
