@@ -11,11 +11,69 @@
 //     (JSON 1.1) or "GraniteServiceVersion20100801.<Op>" (JSON 1.0): the part
 //     before the last dot picks the Service by its TargetPrefix, the rest the
 //     operation;
-//   - Smithy-Protocol: rpc-v2-cbor, path /service/<Name>/operation/<Op>: the
-//     same operations, through the Router.RPCv2CBOR Transcoder hook (not
-//     implemented yet; without it such requests are refused);
+//   - Smithy-Protocol: rpc-v2-cbor, POST /service/<Name>/operation/<Op>:
+//     Name is matched against TargetPrefix too;
+//   - a form-encoded POST to "/" (or an Action in the URL): awsQuery, the
+//     service picked by Version (the model's apiVersion) among those with
+//     Service.AWSQuery, then the operation by Action;
 //   - otherwise the path, for REST-JSON routes such as SageMaker Runtime's
 //     POST /endpoints/{EndpointName}/invocations.
+//
+// # Protocols
+//
+// Operations are written once, against JSON. rpc-v2-cbor and awsQuery are
+// translated to that JSON on the way in and back on the way out, guided by
+// the operation's input and output shapes, so validation, handlers and
+// errors are shared:
+//
+//   - rpc-v2-cbor (cbor.go): CBOR maps, arrays, indefinite-length items;
+//     timestamps as tag 1 around epoch seconds (integer or float) become
+//     JSON epoch seconds and are answered as tag 1 around a float64; blobs
+//     are byte strings; doubles go back as float64. Responses carry
+//     Smithy-Protocol: rpc-v2-cbor and Content-Type application/cbor; errors
+//     are a CBOR map {"__type", "message"}.
+//   - awsQuery (query.go): Member.member.N lists (flattened Member.N too),
+//     Map.entry.N.key/value maps, A.B structures, ISO 8601 timestamps;
+//     answered as <OpResponse xmlns=...><OpResult>...</OpResult>
+//     <ResponseMetadata><RequestId/></ResponseMetadata></OpResponse>, errors
+//     as <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>.
+//
+// Request bodies with Content-Encoding: gzip are decompressed (after the
+// signature is checked over the compressed bytes): both SDKs gzip
+// CloudWatch's PutMetricData, the one operation with the requestCompression
+// trait, botocore from 10 KiB on.
+//
+// What CloudWatch clients send by default (CloudWatch's model lists
+// protocols ["smithy-rpc-v2-cbor", "json", "query"]; TestCloudWatchGoSDK and
+// TestCloudWatchBoto3 record the wire):
+//
+//   - botocore 1.43.11 (boto3, aws CLI v1 1.45.11): awsJson 1.0.
+//     ServiceModel.resolved_protocol walks botocore's own preference order,
+//     utils.PRIORITY_ORDERED_SUPPORTED_PROTOCOLS = (json, rest-json,
+//     rest-xml, smithy-rpc-v2-cbor, query, ec2), and takes the first one the
+//     model lists; it is not the first of the model's list. Its rpc-v2-cbor
+//     serializer puts metadata.targetPrefix in the path and whole-second
+//     integer timestamps in tag 1.
+//   - aws-sdk-go-v2 service/cloudwatch v1.75.7: rpc-v2-cbor. api_client.go
+//     sets options.Protocol = rpcv2.NewCBOR(schemas.GraniteServiceVersion20100801),
+//     which posts to /service/GraniteServiceVersion20100801/operation/<Op>
+//     (the smithy service shape's name, equal to the targetPrefix) with
+//     Smithy-Protocol: rpc-v2-cbor, X-Amzn-Query-Mode: true, indefinite-length
+//     maps and float64 tag-1 timestamps. Options.Protocol can be set to
+//     smithy-go's awsjson.New10 or awsquery.New instead.
+//
+// CloudWatch is awsQuery-compatible: its error shapes carry awsQuery codes
+// that differ from their names (InvalidParameterValueException has code
+// InvalidParameterValue). For services with AWSQuery set, the JSON and CBOR
+// __type (and X-Amzn-ErrorType) is the modeled shape's name, found from
+// either spelling the handler used, and X-Amzn-Query-Error is
+// "<code>;Sender|Receiver": the Go SDK picks its error type by __type and
+// takes ErrorCode() from the header, botocore takes the code from the
+// header and its exception class from the code; awsQuery's <Code> is the
+// code. Unmodeled protocol codes get their awsQuery spelling there
+// (ValidationException → ValidationError, UnknownOperationException →
+// InvalidAction, ...), as the newer CloudWatch model in the Go SDK spells
+// them.
 //
 // # Adding an operation
 //

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/inferscale/inferscale/internal/api/model"
 )
 
 // Kind classifies an error independently of any AWS service. Each Service maps
@@ -109,6 +111,10 @@ const (
 	CodeInvalidSignature  = "InvalidSignatureException"
 	CodeIncompleteSig     = "IncompleteSignatureException"
 	CodeUnsupportedFormat = "UnsupportedProtocolException"
+	// awsQuery only: the form itself is wrong.
+	CodeMalformedQuery   = "MalformedQueryString"
+	CodeMissingAction    = "MissingAction"
+	CodeMissingParameter = "MissingParameter"
 )
 
 // protocolStatus are the HTTP statuses of the protocol-level codes.
@@ -123,11 +129,103 @@ var protocolStatus = map[string]int{
 	CodeInvalidSignature:  http.StatusBadRequest,
 	CodeIncompleteSig:     http.StatusBadRequest,
 	CodeUnsupportedFormat: http.StatusBadRequest,
+	CodeMalformedQuery:    http.StatusBadRequest,
+	CodeMissingAction:     http.StatusBadRequest,
+	CodeMissingParameter:  http.StatusBadRequest,
+}
+
+// queryCodes are the awsQuery spellings of the protocol-level codes that the
+// JSON protocols spell differently (AWS's "common errors" of query
+// services). They are sent in <Code> of awsQuery errors and in the
+// X-Amzn-Query-Error header of query-compatible JSON and CBOR errors.
+var queryCodes = map[string]string{
+	CodeValidation:       "ValidationError",
+	CodeSerialization:    "ValidationError",
+	CodeUnknownOperation: "InvalidAction",
+	CodeMissingAuth:      "MissingAuthenticationToken",
+	CodeUnrecognized:     "InvalidClientTokenId",
+	CodeInvalidSignature: "SignatureDoesNotMatch",
+	CodeIncompleteSig:    "IncompleteSignature",
+	CodeRequestTooLarge:  "RequestEntityTooLarge",
 }
 
 // protocolError returns an *Error with a protocol-level code.
 func protocolError(code, format string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Code: code, Status: protocolStatus[code], Message: fmt.Sprintf(format, args...)}
+}
+
+// errorShape returns the exception shape of the model that code names, by
+// shape name ("InvalidParameterValueException") or by the code of its error
+// trait ("InvalidParameterValue", what awsQuery sends). The errors op
+// declares come first, so that where two shapes share a code
+// (CloudWatch's ResourceNotFound and DashboardNotFoundError) the
+// operation's own wins; nil when the model has none.
+func (s *Service) errorShape(code string, op *model.Operation) *model.Shape {
+	if s == nil || code == "" {
+		return nil
+	}
+	byName := func(sh *model.Shape) bool { return sh.Exception && sh.Name == code }
+	byTrait := func(sh *model.Shape) bool { return sh.Exception && sh.Error != nil && sh.Error.Code == code }
+	if op != nil {
+		for _, match := range []func(*model.Shape) bool{byName, byTrait} {
+			for _, sh := range op.Errors {
+				if match(sh) {
+					return sh
+				}
+			}
+		}
+	}
+	if sh := s.Model.Shapes[code]; sh != nil && sh.Exception {
+		return sh
+	}
+	var found *model.Shape
+	for _, sh := range s.Model.Shapes {
+		if byTrait(sh) && (found == nil || sh.Name < found.Name) {
+			found = sh
+		}
+	}
+	return found
+}
+
+// wireCodes are the spellings of one error on each protocol.
+type wireCodes struct {
+	// JSON is __type of JSON and CBOR bodies and X-Amzn-ErrorType.
+	JSON string
+	// Query is <Code> of awsQuery errors and the code in X-Amzn-Query-Error.
+	Query string
+	// Fault is "Sender" or "Receiver".
+	Fault string
+}
+
+// codesFor spells a resolved error for the wire. Services that are not
+// query-compatible send the code as it is. Query-compatible ones (CloudWatch)
+// name a modeled error by its shape in __type, which is what the Go SDK
+// looks its error types up by, and by its error trait's code in awsQuery and
+// in X-Amzn-Query-Error, which is what botocore's exception classes and
+// awsQuery clients match.
+func (s *Service) codesFor(we wireError, op *model.Operation) wireCodes {
+	c := wireCodes{JSON: we.Code, Query: we.Code, Fault: "Sender"}
+	if we.Status >= 500 {
+		c.Fault = "Receiver"
+	}
+	if q, ok := queryCodes[we.Code]; ok {
+		c.Query = q
+	}
+	if s == nil || !s.AWSQuery {
+		return c
+	}
+	if sh := s.errorShape(we.Code, op); sh != nil {
+		c.JSON = sh.Name
+		if sh.Error != nil && sh.Error.Code != "" {
+			c.Query = sh.Error.Code
+		} else {
+			c.Query = sh.Name
+		}
+		if sh.Fault {
+			c.Fault = "Receiver"
+		}
+	}
+	return c
 }
 
 // wireError is an error resolved to what goes on the wire.

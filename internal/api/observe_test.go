@@ -33,6 +33,8 @@ func TestObserve(t *testing.T) {
 		{"unknown operation", "SageMaker.MadeUpOperation", `{}`, obs{"SageMaker", "", "UnknownOperationException", 400}},
 		{"unimplemented operation", "SageMaker.ListModels", `{}`, obs{"SageMaker", "", "UnknownOperationException", 400}},
 		{"unknown service", "Nope.Op", `{}`, obs{"", "", "UnknownOperationException", 400}},
+		// Query-compatible services report the awsQuery code on every protocol.
+		{"query-compatible code", "GraniteServiceVersion20100801.DescribeAlarms", `{"MaxRecords":101}`, obs{"CloudWatch", "DescribeAlarms", "ValidationError", 400}},
 	}
 	for _, tt := range tests {
 		got = nil

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -90,70 +89,5 @@ func TestRESTRoutes(t *testing.T) {
 				t.Errorf("extra fields missing: %s", r.raw)
 			}
 		})
-	}
-}
-
-// jsonTranscoder stands in for a CBOR codec: it passes JSON through and
-// records what it saw, which is enough to check the rpc-v2-cbor plumbing.
-type jsonTranscoder struct {
-	inputs, outputs []string
-}
-
-func (c *jsonTranscoder) ContentType() string { return "application/cbor" }
-
-func (c *jsonTranscoder) ToJSON(body []byte, in *model.Shape) ([]byte, error) {
-	if bytes.HasPrefix(body, []byte("!")) {
-		return nil, fmt.Errorf("not CBOR")
-	}
-	c.inputs = append(c.inputs, in.Name)
-	return body, nil
-}
-
-func (c *jsonTranscoder) FromJSON(body []byte, out *model.Shape) ([]byte, error) {
-	name := "error"
-	if out != nil {
-		name = out.Name
-	}
-	c.outputs = append(c.outputs, name)
-	return body, nil
-}
-
-func TestRPCv2CBORHook(t *testing.T) {
-	rt, _ := newTestRouter(t)
-	cbor := map[string]string{"Smithy-Protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"}
-
-	r := do(t, rt, http.MethodPost, "/service/GraniteServiceVersion20100801/operation/DescribeAlarms", cbor, `{"AlarmNames":["a"]}`)
-	if r.status != 400 || r.body["__type"] != "UnsupportedProtocolException" {
-		t.Errorf("without a transcoder: %d %s", r.status, r.raw)
-	}
-
-	tc := &jsonTranscoder{}
-	rt.RPCv2CBOR = tc
-	r = do(t, rt, http.MethodPost, "/service/GraniteServiceVersion20100801/operation/DescribeAlarms", cbor, `{"AlarmNames":["a"]}`)
-	if r.status != 200 || r.header.Get("Smithy-Protocol") != "rpc-v2-cbor" || r.header.Get("Content-Type") != "application/cbor" ||
-		!strings.Contains(r.raw, `"AlarmName":"a"`) {
-		t.Errorf("with a transcoder: %d %v %s", r.status, r.header, r.raw)
-	}
-	r = do(t, rt, http.MethodPost, "/service/GraniteServiceVersion20100801/operation/DescribeAlarms", cbor, `{"MaxRecords":0}`)
-	if r.status != 400 || r.raw == "" || r.header.Get("X-Amzn-ErrorType") != "ValidationException" {
-		t.Errorf("validation through the transcoder: %d %s", r.status, r.raw)
-	}
-	r = do(t, rt, http.MethodPost, "/service/GraniteServiceVersion20100801/operation/DescribeAlarms", cbor, `!garbage`)
-	if r.status != 400 || r.header.Get("X-Amzn-ErrorType") != "SerializationException" {
-		t.Errorf("undecodable body: %d %s", r.status, r.raw)
-	}
-	r = do(t, rt, http.MethodPost, "/service/GraniteServiceVersion20100801/operation/Nope", cbor, `{}`)
-	if r.status != 400 || r.header.Get("X-Amzn-ErrorType") != "UnknownOperationException" {
-		t.Errorf("unknown op: %d %s", r.status, r.raw)
-	}
-	r = do(t, rt, http.MethodPost, "/not/the/shape", cbor, `{}`)
-	if r.status != 400 || r.header.Get("X-Amzn-ErrorType") != "UnknownOperationException" {
-		t.Errorf("bad path: %d %s", r.status, r.raw)
-	}
-	if got := strings.Join(tc.inputs, ","); got != "DescribeAlarmsInput,DescribeAlarmsInput" {
-		t.Errorf("transcoded inputs %s", got)
-	}
-	if got := strings.Join(tc.outputs, ","); got != "DescribeAlarmsOutput,error,error,error,error" {
-		t.Errorf("transcoded outputs %s", got)
 	}
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -16,11 +18,19 @@ import (
 	"github.com/inferscale/inferscale/internal/api/model"
 )
 
-// Router is the one HTTP handler for every service. It tells services apart
-// by X-Amz-Target (JSON 1.0/1.1: "<TargetPrefix>.<Operation>"), by the
-// smithy protocol header (rpc-v2-cbor: POST /service/<Name>/operation/<Op>,
-// through the RPCv2CBOR hook), or by path (REST-JSON routes). The zero value
-// is ready to use; set fields and Add services before serving.
+// Router is the one HTTP handler for every service. It tells protocols and
+// services apart by
+//
+//   - the Smithy-Protocol header: rpc-v2-cbor, POST
+//     /service/<Name>/operation/<Op>, Name being the target prefix;
+//   - X-Amz-Target: JSON 1.0/1.1, "<TargetPrefix>.<Operation>";
+//   - a form-encoded POST to "/" (or an Action in the URL): awsQuery,
+//     routed by Version (the model's apiVersion) among the services with
+//     AWSQuery set, then by Action;
+//   - otherwise the path: REST-JSON routes.
+//
+// The zero value is ready to use; set fields and Add services before
+// serving.
 type Router struct {
 	// Auth establishes who sent each request; nil means ScopeAuth{}.
 	Auth Authenticator
@@ -30,32 +40,18 @@ type Router struct {
 	Now func() time.Time
 	// NewRequestID returns request IDs; nil means random UUIDs.
 	NewRequestID func() string
-	// RPCv2CBOR, when set, serves smithy rpc-v2-cbor requests by transcoding
-	// them to the JSON operations. Without it such requests are refused.
-	RPCv2CBOR Transcoder
 	// Observe, when set, is called once per request after its response was
 	// written, e.g. to record metrics. service and operation are "" unless
 	// the request named a service and an operation the router serves; code
-	// is the AWS error code, "" on success.
+	// is the AWS error code as sent, "" on success.
 	Observe func(service, operation, code string, status int, elapsed time.Duration)
 
-	mu       sync.RWMutex
-	byPrefix map[string]*Service
-	rest     *http.ServeMux
-	nrest    int
-}
-
-// Transcoder converts a wire format to and from the JSON the operation
-// adapters speak, so that a protocol such as rpc-v2-cbor reuses the whole
-// decode → validate → call → encode pipeline.
-type Transcoder interface {
-	// ContentType is the Content-Type of responses.
-	ContentType() string
-	// ToJSON converts a request body; input is the operation's input shape
-	// (nil for none) so that blobs and timestamps can be converted.
-	ToJSON(body []byte, input *model.Shape) ([]byte, error)
-	// FromJSON converts a response body; output is nil for error bodies.
-	FromJSON(body []byte, output *model.Shape) ([]byte, error)
+	mu        sync.RWMutex
+	byPrefix  map[string]*Service
+	byVersion map[string]*Service // awsQuery services by API version
+	queryMax  int64               // the largest MaxBodyBytes among them
+	rest      *http.ServeMux
+	nrest     int
 }
 
 // Add registers a service. Its target prefix and REST routes must not clash
@@ -71,6 +67,15 @@ func (rt *Router) Add(s *Service) error {
 			return fmt.Errorf("add service %s: target prefix %s is taken by %s", s.Name, s.TargetPrefix, other.Name)
 		}
 	}
+	version := s.Model.Metadata.APIVersion
+	if s.AWSQuery {
+		if version == "" {
+			return fmt.Errorf("add service %s: awsQuery needs the model's apiVersion", s.Name)
+		}
+		if other, ok := rt.byVersion[version]; ok {
+			return fmt.Errorf("add service %s: awsQuery version %s is taken by %s", s.Name, version, other.Name)
+		}
+	}
 	if len(s.routes) > 0 && rt.rest == nil {
 		rt.rest = http.NewServeMux()
 	}
@@ -82,6 +87,13 @@ func (rt *Router) Add(s *Service) error {
 	}
 	if s.TargetPrefix != "" {
 		rt.byPrefix[s.TargetPrefix] = s
+	}
+	if s.AWSQuery {
+		if rt.byVersion == nil {
+			rt.byVersion = map[string]*Service{}
+		}
+		rt.byVersion[version] = s
+		rt.queryMax = max(rt.queryMax, s.maxBody())
 	}
 	return nil
 }
@@ -132,26 +144,26 @@ func newUUID() string {
 type protocol uint8
 
 const (
-	protoJSON protocol = iota // awsJson1_0 / awsJson1_1
-	protoREST                 // restJson1
-	protoCBOR                 // smithy rpc-v2-cbor through a Transcoder
+	protoJSON  protocol = iota // awsJson1_0 / awsJson1_1
+	protoREST                  // restJson1
+	protoCBOR                  // smithy rpc-v2-cbor, transcoded to JSON
+	protoQuery                 // awsQuery, translated to JSON
 )
 
 // exchange is one request/response, carrying what the log record and the
 // error writer need.
 type exchange struct {
-	rt       *Router
-	w        http.ResponseWriter
-	r        *http.Request
-	proto    protocol
-	svc      *Service
-	op       string
-	id       string
-	start    time.Time
-	status   int
-	code     string
-	cause    error
-	outShape *model.Shape
+	rt     *Router
+	w      http.ResponseWriter
+	r      *http.Request
+	proto  protocol
+	svc    *Service
+	op     string
+	id     string
+	start  time.Time
+	status int
+	code   string
+	cause  error
 }
 
 // ServeHTTP implements http.Handler.
@@ -171,6 +183,9 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.serveCBOR(x)
 	case r.Header.Get("X-Amz-Target") != "":
 		rt.serveJSON(x)
+	case isQueryRequest(r):
+		x.proto = protoQuery
+		rt.serveQuery(x)
 	default:
 		x.proto = protoREST
 		rt.serveREST(x)
@@ -219,45 +234,99 @@ func (x *exchange) log() {
 // fail writes err as the protocol's error response.
 func (x *exchange) fail(err error) {
 	we := x.svc.resolve(err)
-	x.code, x.cause = we.Code, we.cause
+	var mop *model.Operation
+	if x.svc != nil {
+		mop = x.svc.Model.Operations[x.op]
+	}
+	codes := x.svc.codesFor(we, mop)
+	x.cause = we.cause
+	if x.proto == protoQuery {
+		x.code = codes.Query
+		ns := ""
+		if x.svc != nil {
+			ns = x.svc.XMLNamespace
+		}
+		x.send(we.Status, "text/xml", queryError(ns, x.id, codes, we.Message))
+		return
+	}
+	// The code clients report: for query-compatible services the awsQuery
+	// one on every protocol, so that metrics do not depend on the protocol.
+	x.code = codes.JSON
+	if x.svc != nil && x.svc.AWSQuery {
+		x.code = codes.Query
+	}
 	body := map[string]any{}
 	for k, v := range we.Fields {
 		body[k] = v
 	}
-	body["__type"] = we.Code
+	body["__type"] = codes.JSON
 	body["message"] = we.Message
 	b, merr := json.Marshal(body)
 	if merr != nil {
 		b = []byte(`{"__type":"InternalFailure","message":"An internal error occurred."}`)
 		we.Status = http.StatusInternalServerError
 	}
-	x.w.Header().Set("X-Amzn-ErrorType", we.Code)
-	x.write(we.Status, b, nil)
+	h := x.w.Header()
+	h.Set("X-Amzn-ErrorType", codes.JSON)
+	if x.svc != nil && x.svc.AWSQuery {
+		// awsQueryCompatible: botocore and the Go SDK take the code clients
+		// see from here.
+		h.Set("X-Amzn-Query-Error", codes.Query+";"+codes.Fault)
+	}
+	switch x.proto {
+	case protoCBOR:
+		if c, err := jsonToCBOR(b, nil); err == nil {
+			b = c
+		} else {
+			x.cause = fmt.Errorf("transcode error response: %w", err)
+			b, we.Status = cborInternalFailure, http.StatusInternalServerError
+		}
+		h.Set("Smithy-Protocol", "rpc-v2-cbor")
+		x.send(we.Status, "application/cbor", b)
+	case protoREST:
+		x.send(we.Status, "application/json", b)
+	default:
+		x.send(we.Status, x.jsonContentType(), b)
+	}
 }
 
-// write sends a JSON body in the exchange's protocol. output is the shape of
-// a successful response (for transcoding), nil for errors.
-func (x *exchange) write(status int, body []byte, output *model.Shape) {
-	ct := "application/x-amz-json-1.1"
-	switch {
-	case x.proto == protoREST:
-		ct = "application/json"
-	case x.svc != nil:
-		ct = x.svc.contentType()
+func (x *exchange) jsonContentType() string {
+	if x.svc != nil {
+		return x.svc.contentType()
 	}
-	if x.proto == protoCBOR && x.rt.RPCv2CBOR != nil {
-		b, err := x.rt.RPCv2CBOR.FromJSON(body, output)
-		if err == nil {
-			x.w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
-			body, ct = b, x.rt.RPCv2CBOR.ContentType()
-		} else {
-			x.cause = fmt.Errorf("transcode response: %w", err)
-			status = http.StatusInternalServerError
+	return "application/x-amz-json-1.1"
+}
+
+// respond sends a successful JSON operation response in the exchange's
+// protocol; output is the operation's output shape.
+func (x *exchange) respond(body []byte, output *model.Shape) {
+	switch x.proto {
+	case protoCBOR:
+		b, err := jsonToCBOR(body, output)
+		if err != nil {
+			x.fail(fmt.Errorf("transcode %s response to CBOR: %w", x.op, err))
+			return
 		}
+		x.w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+		x.send(http.StatusOK, "application/cbor", b)
+	case protoQuery:
+		b, err := queryResponse(x.op, x.svc.XMLNamespace, x.id, body, output)
+		if err != nil {
+			x.fail(fmt.Errorf("render %s response as XML: %w", x.op, err))
+			return
+		}
+		x.send(http.StatusOK, "text/xml", b)
+	default:
+		x.send(http.StatusOK, x.jsonContentType(), body)
 	}
+}
+
+// send writes the response.
+func (x *exchange) send(status int, contentType string, body []byte) {
 	x.status = status
-	x.w.Header().Set("Content-Type", ct)
-	x.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	h := x.w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	x.w.WriteHeader(status)
 	_, _ = x.w.Write(body)
 }
@@ -277,20 +346,61 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// begin reads the body and authenticates; it writes the error and returns
-// false on failure.
+// decodeBody undoes a request's Content-Encoding: clients gzip large
+// PutMetricData calls (the model's requestCompression trait; botocore and
+// the Go SDK from 10 KiB on). The signature covers the encoded bytes. The
+// decoded body is held to limit too.
+func decodeBody(r *http.Request, body []byte, limit int64) ([]byte, error) {
+	enc := strings.TrimSpace(strings.ToLower(r.Header.Get("Content-Encoding")))
+	switch enc {
+	case "", "identity":
+		return body, nil
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, protocolError(CodeSerialization, "Cannot decompress the gzip request body: %v", err)
+		}
+		b, err := io.ReadAll(io.LimitReader(zr, limit+1))
+		if err != nil {
+			return nil, protocolError(CodeSerialization, "Cannot decompress the gzip request body: %v", err)
+		}
+		if int64(len(b)) > limit {
+			return nil, protocolError(CodeRequestTooLarge, "Decompressed request body exceeds the limit of %d bytes.", limit)
+		}
+		return b, nil
+	}
+	return nil, protocolError(CodeSerialization, "Content-Encoding %q is not supported.", enc)
+}
+
+// begin reads the body and authenticates, and for the RPC protocols undoes
+// the Content-Encoding; it writes the error and returns false on failure.
 func (x *exchange) begin() (body []byte, id Identity, ok bool) {
 	body, err := readBody(x.r, x.svc.maxBody())
 	if err != nil {
 		x.fail(err)
 		return nil, id, false
 	}
-	id, err = x.rt.auth().Authenticate(x.r, body, x.start)
-	if err != nil {
-		x.fail(authError(err))
+	if id, ok = x.authenticate(body); !ok {
 		return nil, id, false
 	}
+	if x.proto != protoREST {
+		if body, err = decodeBody(x.r, body, x.svc.maxBody()); err != nil {
+			x.fail(err)
+			return nil, id, false
+		}
+	}
 	return body, id, true
+}
+
+// authenticate runs the router's Authenticator; it writes the error and
+// returns false on failure.
+func (x *exchange) authenticate(body []byte) (Identity, bool) {
+	id, err := x.rt.auth().Authenticate(x.r, body, x.start)
+	if err != nil {
+		x.fail(authError(err))
+		return id, false
+	}
+	return id, true
 }
 
 func (x *exchange) request(id Identity) *Request {
@@ -355,22 +465,30 @@ func (rt *Router) call(x *exchange, op *Operation, body []byte, id Identity) {
 		x.fail(err)
 		return
 	}
-	x.write(http.StatusOK, resp, op.model.Output)
+	x.respond(resp, op.model.Output)
 }
 
+// serveCBOR serves smithy rpc-v2-cbor: POST
+// /service/{ServiceName}/operation/{OperationName}. Both botocore (its
+// metadata's targetPrefix) and aws-sdk-go-v2 (the smithy service shape's
+// name) put the name the services are registered under, TargetPrefix, in
+// the path: "GraniteServiceVersion20100801" for CloudWatch. Anything before
+// /service/ is ignored, as the protocol allows a path prefix.
 func (rt *Router) serveCBOR(x *exchange) {
-	if proto := x.r.Header.Get("Smithy-Protocol"); proto != "rpc-v2-cbor" || rt.RPCv2CBOR == nil {
+	if proto := x.r.Header.Get("Smithy-Protocol"); proto != "rpc-v2-cbor" {
 		x.proto = protoJSON
-		x.fail(protocolError(CodeUnsupportedFormat, "Smithy protocol %q is not supported; configure the client for the awsJson protocol.", proto))
+		x.fail(protocolError(CodeUnsupportedFormat, "Smithy protocol %q is not supported; use rpc-v2-cbor or the awsJson protocol.", proto))
 		return
 	}
-	// POST /service/{ServiceName}/operation/{OperationName}
 	parts := strings.Split(strings.TrimPrefix(x.r.URL.Path, "/"), "/")
 	if len(parts) < 4 || parts[len(parts)-4] != "service" || parts[len(parts)-2] != "operation" {
 		x.fail(protocolError(CodeUnknownOperation, "rpc-v2-cbor path %s is not /service/<name>/operation/<operation>.", x.r.URL.Path))
 		return
 	}
 	op, err := rt.lookup(x, parts[len(parts)-3], parts[len(parts)-1])
+	if err == nil && x.r.Method != http.MethodPost {
+		err = protocolError(CodeUnknownOperation, "rpc-v2-cbor requires POST, not %s.", x.r.Method)
+	}
 	if err != nil {
 		x.fail(err)
 		return
@@ -379,9 +497,76 @@ func (rt *Router) serveCBOR(x *exchange) {
 	if !ok {
 		return
 	}
-	jsonBody, err := rt.RPCv2CBOR.ToJSON(body, op.model.Input)
+	jsonBody, err := cborToJSON(body, op.model.Input)
 	if err != nil {
 		x.fail(protocolError(CodeSerialization, "Cannot deserialize the request body: %v", err))
+		return
+	}
+	rt.call(x, op, jsonBody, id)
+}
+
+// serveQuery serves awsQuery: the form names the service by Version and the
+// operation by Action.
+func (rt *Router) serveQuery(x *exchange) {
+	rt.mu.RLock()
+	limit := rt.queryMax
+	rt.mu.RUnlock()
+	if limit == 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	raw, err := readBody(x.r, limit)
+	if err != nil {
+		x.fail(err)
+		return
+	}
+	// The form names the service, so it is decoded before authentication.
+	body, err := decodeBody(x.r, raw, limit)
+	if err != nil {
+		x.fail(err)
+		return
+	}
+	params, err := queryParams(x.r, body)
+	if err != nil {
+		x.fail(protocolError(CodeMalformedQuery, "Cannot parse the query string: %v", err))
+		return
+	}
+	action, version := params.Get("Action"), params.Get("Version")
+	switch {
+	case action == "":
+		x.fail(protocolError(CodeMissingAction, "The request must contain the parameter Action."))
+		return
+	case version == "":
+		x.fail(protocolError(CodeMissingParameter, "The request must contain the parameter Version."))
+		return
+	}
+	rt.mu.RLock()
+	x.svc = rt.byVersion[version]
+	rt.mu.RUnlock()
+	x.op = action
+	if x.svc == nil {
+		x.fail(protocolError(CodeUnknownOperation, "No service here speaks awsQuery version %s.", version))
+		return
+	}
+	if limit := x.svc.maxBody(); int64(len(raw)) > limit || int64(len(body)) > limit {
+		x.fail(protocolError(CodeRequestTooLarge, "Request body exceeds the limit of %d bytes.", limit))
+		return
+	}
+	id, ok := x.authenticate(raw)
+	if !ok {
+		return
+	}
+	op := x.svc.ops[action]
+	if op == nil {
+		if x.svc.Model.Operations[action] != nil {
+			x.fail(protocolError(CodeUnknownOperation, "%s operation %s is not implemented by inferscale.", x.svc.Name, action))
+		} else {
+			x.fail(protocolError(CodeUnknownOperation, "Unknown operation %s for service %s.", action, x.svc.Name))
+		}
+		return
+	}
+	jsonBody, err := queryToJSON(params, op.model.Input)
+	if err != nil {
+		x.fail(protocolError(CodeSerialization, "Cannot deserialize the request parameters: %v", err))
 		return
 	}
 	rt.call(x, op, jsonBody, id)

@@ -58,6 +58,18 @@ type Service struct {
 	// CheckOutput validates every response against the model's output shape
 	// and answers InternalFailure when it does not conform. Meant for tests.
 	CheckOutput bool
+	// AWSQuery makes the service accept the awsQuery protocol (form-encoded
+	// Action=<Op>&Version=<APIVersion>, answered in XML) and makes its
+	// errors query-compatible on every protocol: __type names the modeled
+	// error shape, <Code> and the X-Amzn-Query-Error header carry the
+	// error trait's code. True when the model lists "query" among its
+	// protocols (CloudWatch), which botocore models do exactly for the
+	// services that carry the awsQueryCompatible trait.
+	AWSQuery bool
+	// XMLNamespace is the xmlns of awsQuery responses; by default
+	// http://<endpointPrefix>.amazonaws.com/doc/<apiVersion>/, which is
+	// CloudWatch's.
+	XMLNamespace string
 
 	ops    map[string]*Operation
 	routes map[string]*restRoute
@@ -70,13 +82,22 @@ func NewService(m *model.Service) *Service {
 	if v == "" {
 		v = "1.1"
 	}
-	return &Service{
+	query := m.Metadata.Protocol == "query"
+	for _, p := range m.Metadata.Protocols {
+		query = query || p == "query"
+	}
+	s := &Service{
 		Model:        m,
 		Name:         m.Metadata.ServiceID,
 		TargetPrefix: m.Metadata.TargetPrefix,
 		JSONVersion:  v,
 		MaxBodyBytes: DefaultMaxBodyBytes,
+		AWSQuery:     query,
 	}
+	if query {
+		s.XMLNamespace = "http://" + m.Metadata.EndpointPrefix + ".amazonaws.com/doc/" + m.Metadata.APIVersion + "/"
+	}
+	return s
 }
 
 func (s *Service) contentType() string {
@@ -91,9 +112,10 @@ func (s *Service) maxBody() int64 {
 }
 
 // statusOf returns the HTTP status of an error code the service uses: from
-// the model's error trait, from Codes, or 0.
+// the error trait of the model's shape of that name or code, from Codes, or
+// 0.
 func (s *Service) statusOf(code string) int {
-	if sh := s.Model.Shapes[code]; sh != nil && sh.Exception && sh.Error != nil && sh.Error.HTTPStatusCode != 0 {
+	if sh := s.errorShape(code, nil); sh != nil && sh.Error != nil && sh.Error.HTTPStatusCode != 0 {
 		return sh.Error.HTTPStatusCode
 	}
 	for _, c := range s.Codes {
