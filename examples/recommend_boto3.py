@@ -12,22 +12,18 @@ Needs go and boto3. Exits non-zero when anything fails; the server and the
 temporary files are removed either way.
 """
 
+import atexit
 import io
 import json
 import os
 import random
-import shutil
-import signal
-import subprocess
-import sys
 import tarfile
 import tempfile
 import time
 
-import boto3
-from botocore.config import Config
+import inferscale_server
+from inferscale_server import Failure
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROLE = "arn:aws:iam::123456789012:role/inferscale-example"
 # Prices for two 1-vCPU instance types (the default catalog has none for
 # them); a file like this adds your own types and prices.
@@ -35,31 +31,6 @@ PRICES = {"instanceTypes": [
     {"name": "ml.c8g.medium", "pricePerHour": {"us-east-1": 0.0398}},
     {"name": "ml.m8g.medium", "pricePerHour": {"us-east-1": 0.0449}},
 ]}
-
-
-class Failure(Exception):
-    pass
-
-
-def start_server(work):
-    """Builds inferscale and starts `inferscale serve`; returns the process
-    and its address."""
-    binary = os.path.join(work, "inferscale")
-    subprocess.run(["go", "build", "-o", binary, "./cmd/inferscale"], cwd=ROOT, check=True)
-    prices = os.path.join(work, "prices.json")
-    with open(prices, "w") as f:
-        json.dump(PRICES, f)
-    log = open(os.path.join(work, "serve.log"), "w")
-    # Short benchmarks (1 s warm-up, 2 s load levels, 3 s confirmation) keep
-    # the example quick; the defaults measure more steadily.
-    server = subprocess.Popen(
-        [binary, "serve", "--data-dir", os.path.join(work, "data"), "--addr", "127.0.0.1:0",
-         "--catalog", prices, "--warmup", "1s", "--level-duration", "2s", "--confirm-duration", "3s"],
-        stdout=subprocess.PIPE, stderr=log, text=True)
-    line = server.stdout.readline()  # "listening on 127.0.0.1:PORT"
-    if not line.startswith("listening on "):
-        raise Failure("inferscale serve did not start: %r" % line)
-    return server, line.split()[-1]
 
 
 def sample_payloads(path):
@@ -175,41 +146,24 @@ def flow(sm, work):
 
 
 def main():
-    work = tempfile.mkdtemp(prefix="inferscale-boto3-")
-    server = None
-
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, interrupted)
-    try:
-        server, addr = start_server(work)
-        print("listening on %s" % addr)
-        # Any credentials do: without --credentials the server checks no
-        # signature.
-        sm = boto3.client(
-            "sagemaker", endpoint_url="http://" + addr, region_name="us-east-1",
-            aws_access_key_id="inferscale", aws_secret_access_key="inferscale",
-            config=Config(retries={"max_attempts": 1}))
-        flow(sm, work)
+    with inferscale_server.running(
+            "recommend_boto3", "--catalog", prices_file(),
+            # Short benchmarks (1 s warm-up, 2 s load levels, 3 s
+            # confirmation) keep the example quick; the defaults measure
+            # more steadily.
+            "--warmup", "1s", "--level-duration", "2s", "--confirm-duration", "3s") as server:
+        flow(server.client("sagemaker"), server.work)
         print("OK: the whole flow ran against inferscale serve")
-        return 0
-    except (Failure, subprocess.CalledProcessError, KeyboardInterrupt, Exception) as e:
-        print("recommend_boto3: %s: %s" % (type(e).__name__, e), file=sys.stderr)
-        log = os.path.join(work, "serve.log")
-        if os.path.exists(log):
-            with open(log) as f:
-                print("--- server log (last 40 lines)\n" + "".join(f.readlines()[-40:]), file=sys.stderr)
-        return 1
-    finally:
-        if server is not None and server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        shutil.rmtree(work, ignore_errors=True)
+
+
+def prices_file():
+    """Writes PRICES to a temporary file and returns its path."""
+    fd, path = tempfile.mkstemp(prefix="inferscale-prices-", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(PRICES, f)
+    atexit.register(os.remove, path)
+    return path
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

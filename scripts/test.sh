@@ -25,7 +25,14 @@ echo "== fuzz FuzzJSON11 (10s)"
 go test -run '^$' -fuzz '^FuzzJSON11$' -fuzztime 10s ./internal/api
 
 # The examples drive `inferscale serve` end to end with the aws CLI and
-# boto3 (a couple of minutes each on 2 cores).
+# boto3 (a couple of minutes each on 2 cores for the recommender, seconds
+# for hosting).
+echo "== examples/hosting-cli.sh"
+./examples/hosting-cli.sh
+
+echo "== examples/hosting_boto3.py"
+python3 ./examples/hosting_boto3.py
+
 echo "== examples/recommend-cli.sh"
 ./examples/recommend-cli.sh
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/backend/local"
+	"github.com/inferscale/inferscale/internal/cloudwatch"
 	cwmetrics "github.com/inferscale/inferscale/internal/metrics"
 	"github.com/inferscale/inferscale/internal/sagemaker"
 	"github.com/inferscale/inferscale/internal/store"
@@ -73,7 +74,9 @@ type Config struct {
 type Server struct {
 	Store     *store.Store
 	SageMaker *sagemaker.Service
-	Router    *api.Router
+	// CloudWatch serves the metrics and the alarms.
+	CloudWatch *cloudwatch.Service
+	Router     *api.Router
 	// Metrics holds the AWS/SageMaker invocation metrics of the endpoints.
 	Metrics *cwmetrics.Store
 
@@ -128,13 +131,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Metrics = hosting.Metrics
 	s.SageMaker = &sagemaker.Service{Store: st, Logger: log, Jobs: jobs, Hosting: hosting}
+	s.CloudWatch = &cloudwatch.Service{Store: st, Metrics: s.Metrics, Logger: log, Now: cfg.Now}
 
 	var auth api.Authenticator = api.ScopeAuth{}
 	if cfg.Credentials != nil {
 		auth = api.SigV4Auth{Lookup: api.StaticCredentials(cfg.Credentials)}
 	}
 	s.Router = &api.Router{Auth: auth, Logger: log, Now: cfg.Now}
-	for _, svc := range []*api.Service{s.SageMaker.NewAPI(), s.SageMaker.NewRuntimeAPI()} {
+	for _, svc := range []*api.Service{s.SageMaker.NewAPI(), s.SageMaker.NewRuntimeAPI(), s.CloudWatch.NewAPI()} {
 		svc.CheckOutput = cfg.CheckOutput
 		if err := s.Router.Add(svc); err != nil {
 			st.Close()
@@ -160,8 +164,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve serves on ln, and runs recommendation jobs (resuming those a
-// previous run left unfinished) and endpoints (relaunching those in the
-// store), until ctx is done. Then it shuts down
+// previous run left unfinished), endpoints (relaunching those in the
+// store) and the alarms' evaluation, until ctx is done. Then it shuts down
 // gracefully: it stops accepting, waits up to 10 s for requests in flight,
 // stops the running jobs (they resume on the next Serve) and the endpoints'
 // instances, and returns. It
@@ -193,15 +197,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopJobs()
 	jobsDone := make(chan error, 1)
 	go func() { jobsDone <- s.SageMaker.RunJobs(jobsCtx) }()
-	// Endpoints stop with the jobs; Serve waits for both.
-	endpointsDone := make(chan error, 1)
-	go func() { endpointsDone <- s.SageMaker.RunEndpoints(jobsCtx) }()
-	waitEndpoints := func() error {
-		if err := <-endpointsDone; err != nil {
-			return fmt.Errorf("stop endpoints: %w", err)
-		}
-		return nil
-	}
+	// The other loops stop with the jobs; Serve waits for them all.
+	bg := s.startLoops(jobsCtx)
 	// The metrics store evicts and saves itself until the endpoints have
 	// stopped, then saves once more (Run's final save).
 	metricsCtx, stopMetrics := context.WithCancel(context.Background())
@@ -222,7 +219,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case serr := <-served:
 		stopJobs()
-		return errors.Join(fmt.Errorf("serve %s: %w", ln.Addr(), serr), <-jobsDone, waitEndpoints())
+		return errors.Join(fmt.Errorf("serve %s: %w", ln.Addr(), serr), <-jobsDone, bg.wait())
 	case jerr := <-jobsDone:
 		// The job runner could not start (no backend): fail rather than
 		// accept jobs that never run.
@@ -243,7 +240,39 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if jerr := <-jobsDone; jerr != nil {
 		err = errors.Join(err, fmt.Errorf("stop jobs: %w", jerr))
 	}
-	return errors.Join(err, waitEndpoints())
+	return errors.Join(err, bg.wait())
+}
+
+// loops are the server's background loops besides the jobs: each runs
+// until the context startLoops was given ends.
+type loops struct {
+	names []string
+	done  []chan error
+}
+
+// startLoops starts the endpoints and the alarm evaluation.
+func (s *Server) startLoops(ctx context.Context) *loops {
+	l := &loops{}
+	l.start("endpoints", func() error { return s.SageMaker.RunEndpoints(ctx) })
+	l.start("alarms", func() error { return s.CloudWatch.RunAlarms(ctx, nil) })
+	return l
+}
+
+func (l *loops) start(name string, run func() error) {
+	done := make(chan error, 1)
+	go func() { done <- run() }()
+	l.names, l.done = append(l.names, name), append(l.done, done)
+}
+
+// wait waits for every loop to return and joins their errors.
+func (l *loops) wait() error {
+	var err error
+	for i, done := range l.done {
+		if e := <-done; e != nil {
+			err = errors.Join(err, fmt.Errorf("stop %s: %w", l.names[i], e))
+		}
+	}
+	return err
 }
 
 // Close closes the store.
