@@ -21,7 +21,7 @@ func init() {
 
 const modelServerUsage = `usage: inferscale model-server serve [-v]
 
-Serves GET /ping and POST /invocations on $` + modelserver.EnvBindHost + ` (default ` + modelserver.DefaultHost + `)
+Serves GET /ping and POST /invocations (or, in multi-model mode, the /models routes) on $` + modelserver.EnvBindHost + ` (default ` + modelserver.DefaultHost + `)
 and $` + modelserver.EnvPort + ` (default 8080; 0 picks a free port) until SIGTERM or SIGINT,
 then lets in-flight requests finish. The model is configured by the environment:
 
@@ -35,6 +35,10 @@ then lets in-flight requests finish. The model is configured by the environment:
   ` + modelserver.EnvMLPSeed + `                seed of the generated weights (default 1)
   ` + modelserver.EnvRefService + `  reference model's service time (default 20ms)
   ` + modelserver.EnvRefSlots + `         reference model's concurrent slots (default 4)
+  ` + modelserver.EnvMultiModel + `              true: SageMaker's multi-model contract (POST/GET /models,
+                                     GET/DELETE /models/{name}, POST /models/{name}/invoke)
+  ` + modelserver.EnvMaxModels + `              multi-model: most models loaded at once (default 0, no limit)
+  ` + modelserver.EnvModelMemory + `            multi-model: bytes of weights loaded at once, e.g. 512MiB (default 0, no limit)
 `
 
 // runModelServer runs `inferscale model-server serve`: the sample model
@@ -74,7 +78,11 @@ func runModelServer(ctx context.Context, cio cmdIO, args []string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	// Launchers that pass port 0 read the chosen address from this line.
-	fmt.Fprintf(cio.stderr, "inferscale model-server: listening on %s (model %s)\n", ln.Addr(), cfg.Model)
+	mode := "model " + string(cfg.Model)
+	if cfg.MultiModel {
+		mode = "multi-model"
+	}
+	fmt.Fprintf(cio.stderr, "inferscale model-server: listening on %s (%s)\n", ln.Addr(), mode)
 	// Serve returns nil after a graceful shutdown, and an error if the model
 	// fails to load, so that a launcher sees the process fail.
 	return modelserver.New(cfg, modelServerLogger(cio.stderr, *verbose)).Serve(ctx, ln)

@@ -78,8 +78,9 @@ func (a *AlarmSpec) returnQuery() *MetricDataQuery {
 	return nil
 }
 
-// period is the length of the alarm's datapoints.
-func (a *AlarmSpec) period() time.Duration {
+// DatapointPeriod is the length of the alarm's datapoints: Period, or the
+// period of its metric math queries.
+func (a *AlarmSpec) DatapointPeriod() time.Duration {
 	if !a.isMath() {
 		return time.Duration(a.Period) * time.Second
 	}
@@ -271,8 +272,8 @@ func (s *Service) putAlarm(ctx context.Context, account, region string, spec Ala
 	}
 	if spec.isMath() && s.Metrics != nil {
 		// Evaluate the expression once: it must yield one time series.
-		p := spec.period()
-		if _, err := s.alarmDatapoints(&MetricAlarm{AlarmSpec: spec}, p, now.Truncate(p)); err != nil {
+		p := spec.DatapointPeriod()
+		if _, err := AlarmDatapoints(s.Metrics, &spec, now.Truncate(p)); err != nil {
 			if isAPIError(err) {
 				return "", err
 			}

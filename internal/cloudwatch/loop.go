@@ -106,7 +106,7 @@ func (s *Service) evaluate(ctx context.Context, now time.Time, standard bool) er
 			errs = append(errs, err)
 			continue
 		}
-		if !standard && a.period() >= time.Minute {
+		if !standard && a.DatapointPeriod() >= time.Minute {
 			continue
 		}
 		if err := s.evaluateAlarm(ctx, r, a, now); err != nil {
@@ -132,12 +132,12 @@ func (s *Service) evaluate(ctx context.Context, now time.Time, standard bool) er
 // just changed, and otherwise once per period while it lasts, as
 // CloudWatch re-invokes Auto Scaling actions.
 func (s *Service) evaluateAlarm(ctx context.Context, r store.Resource, a *MetricAlarm, now time.Time) error {
-	period := a.period()
+	period := a.DatapointPeriod()
 	// Periods are aligned on the epoch, as metrics are bucketed; the
 	// newest complete one ends at the last boundary.
 	secs := int64(period / time.Second)
 	end := time.Unix(floorDiv(now.Unix(), secs)*secs, 0).UTC()
-	dps, err := s.alarmDatapoints(a, period, end)
+	dps, err := AlarmDatapoints(s.Metrics, &a.AlarmSpec, end)
 	if err != nil {
 		return err
 	}
@@ -189,14 +189,17 @@ func (s *Service) evaluateAlarm(ctx context.Context, r store.Resource, a *Metric
 	return nil
 }
 
-// alarmDatapoints reads the alarm's metric (or evaluates its expression)
-// for the complete periods of its evaluation range, which ends at end.
-func (s *Service) alarmDatapoints(a *MetricAlarm, period time.Duration, end time.Time) ([]AlarmDatapoint, error) {
+// AlarmDatapoints reads an alarm's metric from m (or evaluates its
+// expression) for the complete periods of its evaluation range, which ends
+// at end: the datapoints EvaluateAlarm takes. The alarm loop and
+// `inferscale simulate` both read them this way.
+func AlarmDatapoints(m *metrics.Store, a *AlarmSpec, end time.Time) ([]AlarmDatapoint, error) {
+	period := a.DatapointPeriod()
 	n := int(a.EvaluationPeriods) + EvaluationRangeExtra
 	start := end.Add(-time.Duration(n) * period)
 	var out []AlarmDatapoint
 	if a.isMath() {
-		qs, err := newQuerySet(s.Metrics, a.Metrics, start, end, "Metrics")
+		qs, err := newQuerySet(m, a.Metrics, start, end, "Metrics")
 		if err != nil {
 			return nil, err
 		}
@@ -224,7 +227,7 @@ func (s *Service) alarmDatapoints(a *MetricAlarm, period time.Duration, end time
 		stat = a.ExtendedStatistic
 		q.ExtendedStatistics = []string{stat}
 	}
-	dps, err := s.Metrics.Query(q)
+	dps, err := m.Query(q)
 	if err != nil {
 		return nil, fmt.Errorf("query %s %s: %w", a.Namespace, a.MetricName, err)
 	}

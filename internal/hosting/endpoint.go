@@ -25,6 +25,7 @@ type Endpoint struct {
 	name     string
 	variants []*Variant // fixed at creation
 	table    atomic.Pointer[routes]
+	opts     Options // with defaults
 
 	mu       sync.Mutex // serialises SetWeightsAndCapacities and Run/Delete
 	started  bool
@@ -50,7 +51,7 @@ func NewEndpoint(name string, l backend.Launcher, variants []VariantConfig, opts
 	if len(variants) == 0 {
 		return nil, &ValidationError{Message: fmt.Sprintf("endpoint %s: no production variants", name)}
 	}
-	e := &Endpoint{name: name, stop: make(chan struct{}), stopped: make(chan struct{})}
+	e := &Endpoint{name: name, opts: opts.withDefaults(), stop: make(chan struct{}), stopped: make(chan struct{})}
 	t := &routes{}
 	seen := map[string]bool{}
 	for _, c := range variants {
@@ -86,8 +87,9 @@ func (e *Endpoint) Variant(name string) *Variant {
 // Variants returns the endpoint's variants in configuration order.
 func (e *Endpoint) Variants() []*Variant { return append([]*Variant(nil), e.variants...) }
 
-// Run runs every variant's reconcile loop until ctx ends or Delete is
-// called, then stops every instance and returns. It may run only once.
+// Run runs every variant's reconcile loop, and the sampler of instance
+// statistics if Options.Stats is set, until ctx ends or Delete is called,
+// then stops every instance and returns. It may run only once.
 func (e *Endpoint) Run(ctx context.Context) error {
 	e.mu.Lock()
 	if e.started || e.deleting {
@@ -104,6 +106,9 @@ func (e *Endpoint) Run(ctx context.Context) error {
 	errs := make([]error, len(e.variants))
 	for i, v := range e.variants {
 		wg.Go(func() { errs[i] = v.Run(ctx) })
+	}
+	if rec := e.opts.Stats; rec != nil {
+		wg.Go(func() { e.runStats(ctx, rec) })
 	}
 	select {
 	case <-ctx.Done():

@@ -78,6 +78,12 @@ type InvokeRequest struct {
 	CustomAttributes string
 	// TargetVariant, if set, bypasses the weights.
 	TargetVariant string
+	// TargetModel names the model of a multi-model invocation: its
+	// artifact's path relative to the variant's model prefix. It must be
+	// set for a multi-model variant and empty otherwise.
+	TargetModel string
+	// RequestID names the request in errors.
+	RequestID string
 }
 
 // InvokeResponse is the model's answer.
@@ -133,17 +139,23 @@ type GatewayConfig struct {
 	// (1024 when zero): at least the expected concurrency per instance, so
 	// that busy instances never pay for new connections.
 	MaxIdleConnsPerInstance int
-	// Recorder, if set, receives every invocation.
+	// Recorder, if set, receives every invocation, and the model events of
+	// multi-model variants if it implements ModelRecorder.
 	Recorder Recorder
+	// ModelLoadTimeout bounds the download and load of one model of a
+	// multi-model variant (DefaultModelLoadTimeout when zero).
+	ModelLoadTimeout time.Duration
 }
 
 // Gateway routes invocations to endpoints' instances over one shared pool of
 // keep-alive connections. It is safe for concurrent use.
 type Gateway struct {
-	client    *http.Client
-	transport *http.Transport
-	timeout   time.Duration
-	rec       Recorder
+	client      *http.Client
+	transport   *http.Transport
+	timeout     time.Duration
+	loadTimeout time.Duration
+	rec         Recorder
+	models      ModelRecorder // rec, if it implements it
 }
 
 // NewGateway returns a gateway. Close it to drop its idle connections.
@@ -153,6 +165,9 @@ func NewGateway(c GatewayConfig) *Gateway {
 	}
 	if c.MaxIdleConnsPerInstance <= 0 {
 		c.MaxIdleConnsPerInstance = 1024
+	}
+	if c.ModelLoadTimeout <= 0 {
+		c.ModelLoadTimeout = DefaultModelLoadTimeout
 	}
 	t := &http.Transport{
 		// Instances are on this host or a cluster network: no proxy.
@@ -166,7 +181,9 @@ func NewGateway(c GatewayConfig) *Gateway {
 		WriteBufferSize: 64 << 10,
 		ReadBufferSize:  64 << 10,
 	}
-	return &Gateway{client: &http.Client{Transport: t}, transport: t, timeout: c.ModelTimeout, rec: c.Recorder}
+	g := &Gateway{client: &http.Client{Transport: t}, transport: t, timeout: c.ModelTimeout, loadTimeout: c.ModelLoadTimeout, rec: c.Recorder}
+	g.models, _ = c.Recorder.(ModelRecorder)
+	return g
 }
 
 // Close drops idle connections.
@@ -175,15 +192,18 @@ func (g *Gateway) Close() { g.transport.CloseIdleConnections() }
 // Invoke sends req to an instance of ep: of TargetVariant if set, else of a
 // variant picked by weight among those with an instance in service; then to
 // the instance with the fewest requests in flight (or a random one, as the
-// variant's routing says). It returns *ValidationError, *ModelError,
+// variant's routing says). A multi-model invocation goes to an instance
+// that has its TargetModel loaded, loading it on demand (see
+// MultiModelConfig). It returns *ValidationError, *ModelError,
 // *ServiceUnavailableError, or a wrapped ctx error.
 func (g *Gateway) Invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest) (*InvokeResponse, error) {
 	start := time.Now()
-	inv := Invocation{Endpoint: ep.name}
+	inv := Invocation{Endpoint: ep.name, TargetModel: req.TargetModel}
 	resp, err := g.invoke(ctx, ep, req, &inv)
 	if g.rec != nil {
 		total := time.Since(start).Microseconds()
-		inv.OverheadLatencyMicros = max(total-inv.ModelLatencyMicros, 0)
+		// Waiting for a model to load is ModelLoadingWaitTime, not overhead.
+		inv.OverheadLatencyMicros = max(total-inv.ModelLatencyMicros-inv.ModelLoadingWaitMicros, 0)
 		inv.Class = classOf(err)
 		g.rec.RecordInvocation(inv)
 	}
@@ -228,20 +248,43 @@ func (g *Gateway) invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest, 
 		}
 	}
 	inv.Variant = v.name
+	switch {
+	case v.multi != nil && req.TargetModel == "":
+		id := req.RequestID
+		if id == "" {
+			id = "to endpoint " + ep.name
+		}
+		return nil, &ValidationError{Message: fmt.Sprintf("Request %s is missing a target model header. Endpoint %s is a multi-model endpoint: name the model to invoke with TargetModel.", id, ep.name)}
+	case v.multi == nil && req.TargetModel != "":
+		return nil, &ValidationError{Message: fmt.Sprintf("Endpoint %s is not a multi-model endpoint and does not support target model header.", ep.name)}
+	}
 
 	var tried [maxAttempts]*replica
 	var lastErr error
 	for attempt := range maxAttempts {
-		r := v.pick(tried[:attempt])
-		if r == nil {
-			break
+		var r *replica
+		var resp *InvokeResponse
+		var err error
+		if v.multi != nil {
+			var m *cachedModel
+			var hit, leader bool
+			if r, m, hit, leader = v.acquireFor(req.TargetModel, tried[:attempt]); r == nil {
+				break
+			}
+			tried[attempt] = r
+			resp, err = g.invokeModel(ctx, v, r, m, hit, leader, req, inv)
+		} else {
+			if r = v.pick(tried[:attempt]); r == nil {
+				break
+			}
+			tried[attempt] = r
+			inv.Instance = r.id
+			resp, err = g.call(ctx, v, r, req, inv)
 		}
-		tried[attempt] = r
-		inv.Instance = r.id
-		resp, err := g.call(ctx, v, r, req, inv)
 		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
 			return resp, err
 		}
+		inv.Instance = ""
 		lastErr = err // never reached the container: safe to try another
 	}
 	if lastErr != nil {
@@ -277,14 +320,14 @@ func pickVariant(t *routes) *Variant {
 }
 
 // pick chooses an instance in service that is not in skip and has not ended,
-// by the variant's routing strategy, and counts a request on it.
+// by the variant's routing strategy.
 func (v *Variant) pick(skip []*replica) *replica {
 	ready := *v.ready.Load()
 	n := len(ready)
 	if n == 0 {
 		return nil
 	}
-	off := rand.IntN(n)
+	off := randIntN(n)
 	var best *replica
 	bestOut := int64(0)
 	for k := range n {
@@ -322,13 +365,20 @@ func ended(r *replica) bool {
 	}
 }
 
+func randIntN(n int) int { return rand.IntN(n) }
+
 // call sends one POST /invocations to r.
 func (g *Gateway) call(ctx context.Context, v *Variant, r *replica, req *InvokeRequest, inv *Invocation) (*InvokeResponse, error) {
 	r.outstanding.Add(1)
 	defer r.outstanding.Add(-1)
+	return g.send(ctx, v, r, r.invURL, req, inv)
+}
+
+// send posts an invocation to url on r and reads the model's answer.
+func (g *Gateway) send(ctx context.Context, v *Variant, r *replica, url string, req *InvokeRequest, inv *Invocation) (*InvokeResponse, error) {
 	ctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, r.invURL, bytes.NewReader(req.Body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(req.Body))
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", r.id, err)
 	}
@@ -340,6 +390,9 @@ func (g *Gateway) call(ctx context.Context, v *Variant, r *replica, req *InvokeR
 	}
 	if req.CustomAttributes != "" {
 		hreq.Header[HeaderCustomAttributes] = []string{req.CustomAttributes}
+	}
+	if req.TargetModel != "" {
+		hreq.Header[HeaderTargetModel] = []string{req.TargetModel}
 	}
 	sent := time.Now()
 	resp, err := g.client.Do(hreq)

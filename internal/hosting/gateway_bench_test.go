@@ -80,3 +80,63 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 	b.ReportMetric(pg, "gateway-p50-µs")
 	b.ReportMetric(pg-pd, "added-p50-µs")
 }
+
+// BenchmarkMultiModelHit sends the same request to one multi-model test
+// model instance through the gateway, alternately as a single-model
+// invocation (POST /invocations on a second, single-model variant of the
+// same program) and as a multi-model one whose model is loaded (POST
+// /models/{name}/invoke), and reports the p50 of each and what the
+// multi-model path adds: choosing the instance that has the model and
+// holding the model under the variant's lock.
+func BenchmarkMultiModelHit(b *testing.B) {
+	tg := "bench_" + tag(b)
+	src := &dirSource{root: b.TempDir(), fetches: map[string]int{}}
+	ep := startEndpoint(b, []VariantConfig{
+		{Name: "single", Spec: modelSpec(tg), InstanceCount: 1, Weight: 1},
+		{Name: "multi", Spec: modelSpec(tg, "TESTMODEL_MULTI_MODEL=1"), InstanceCount: 1, Weight: 1, MultiModel: &MultiModelConfig{Models: src}},
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for len(*ep.Variant("single").ready.Load()) == 0 || len(*ep.Variant("multi").ready.Load()) == 0 {
+		if time.Now().After(deadline) {
+			b.Fatal("no instance in service")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	g := NewGateway(GatewayConfig{})
+	defer g.Close()
+	ctx := context.Background()
+	body := []byte(`{"instances":[[1.0,2.0,3.0,4.0]]}`)
+	single := &InvokeRequest{Body: body, ContentType: "application/json", TargetVariant: "single"}
+	multi := &InvokeRequest{Body: body, ContentType: "application/json", TargetVariant: "multi", TargetModel: "."}
+	call := func(req *InvokeRequest) {
+		if _, err := g.Invoke(ctx, ep, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range 200 { // warm up, and load the model
+		call(single)
+		call(multi)
+	}
+	sd := make([]time.Duration, 0, b.N)
+	md := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	b.ReportAllocs()
+	for range b.N {
+		t0 := time.Now()
+		call(single)
+		t1 := time.Now()
+		call(multi)
+		t2 := time.Now()
+		sd = append(sd, t1.Sub(t0))
+		md = append(md, t2.Sub(t1))
+	}
+	b.StopTimer()
+	p50 := func(d []time.Duration) float64 {
+		slices.Sort(d)
+		return float64(d[len(d)/2]) / float64(time.Microsecond)
+	}
+	ps, pm := p50(sd), p50(md)
+	b.ReportMetric(ps, "single-p50-µs")
+	b.ReportMetric(pm, "multi-hit-p50-µs")
+	b.ReportMetric(pm-ps, "added-p50-µs")
+}

@@ -189,16 +189,35 @@ func pidOf(t *testing.T, r *InvokeResponse) int {
 	return 0
 }
 
-// recorder is a Recorder that keeps every invocation.
+// recorder is a Recorder and ModelRecorder that keeps every invocation
+// and model event.
 type recorder struct {
-	mu  sync.Mutex
-	all []Invocation
+	mu     sync.Mutex
+	all    []Invocation
+	events []ModelEvent
 }
 
 func (r *recorder) RecordInvocation(i Invocation) {
 	r.mu.Lock()
 	r.all = append(r.all, i)
 	r.mu.Unlock()
+}
+
+func (r *recorder) RecordModelEvent(e ModelEvent) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+// modelEvents returns the events so far as "kind target" strings, in order.
+func (r *recorder) modelEvents() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.events))
+	for i, e := range r.events {
+		out[i] = e.Kind.String() + " " + e.TargetModel
+	}
+	return out
 }
 
 func (r *recorder) last() Invocation {

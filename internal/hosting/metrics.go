@@ -42,9 +42,20 @@ type Invocation struct {
 	// ModelLatencyMicros is the time the model took: from sending the
 	// request to the container to reading its whole response.
 	ModelLatencyMicros int64
-	// OverheadLatencyMicros is the rest of the time spent in Invoke.
+	// OverheadLatencyMicros is the rest of the time spent in Invoke, less
+	// ModelLoadingWaitMicros.
 	OverheadLatencyMicros int64
 	Class                 StatusClass
+
+	// TargetModel is the model a multi-model invocation named; empty for
+	// a single-model one.
+	TargetModel string
+	// ModelCacheHit reports, for a multi-model invocation that reached an
+	// instance, whether its model was loaded there already.
+	ModelCacheHit bool
+	// ModelLoadingWaitMicros is how long a multi-model invocation waited
+	// for its model to be downloaded and loaded; 0 on a cache hit.
+	ModelLoadingWaitMicros int64
 }
 
 // Recorder receives one Invocation per request from the gateway. It is

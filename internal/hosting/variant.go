@@ -35,6 +35,12 @@ const (
 	DefaultFailAfter        = 3
 	DefaultDrainTimeout     = 10 * time.Second
 	DefaultStopTimeout      = 30 * time.Second
+	// DefaultStatsPeriod is CloudWatch's high resolution: every instance's
+	// statistics are reported once per period, aligned to its multiples.
+	DefaultStatsPeriod = 10 * time.Second
+	// DefaultConcurrencySampleInterval is how often the requests in flight
+	// on each instance are counted.
+	DefaultConcurrencySampleInterval = 250 * time.Millisecond
 )
 
 // Clock is the time source of the reconcile loop.
@@ -73,6 +79,13 @@ type Options struct {
 	DrainTimeout time.Duration
 	// StopTimeout bounds the stop of one instance when the loop ends.
 	StopTimeout time.Duration
+	// Stats, if set, receives the statistics of every instance in service
+	// once per StatsPeriod (see InstanceStats), from a sampler that
+	// Endpoint.Run runs. The requests in flight on each instance are
+	// counted every ConcurrencySampleInterval.
+	Stats                     StatsRecorder
+	StatsPeriod               time.Duration
+	ConcurrencySampleInterval time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -93,6 +106,8 @@ func (o Options) withDefaults() Options {
 	def(&o.MaxLaunchBackoff, DefaultMaxLaunchBackoff)
 	def(&o.DrainTimeout, DefaultDrainTimeout)
 	def(&o.StopTimeout, DefaultStopTimeout)
+	def(&o.StatsPeriod, DefaultStatsPeriod)
+	def(&o.ConcurrencySampleInterval, DefaultConcurrencySampleInterval)
 	if o.HealthFailures <= 0 {
 		o.HealthFailures = DefaultHealthFailures
 	}
@@ -117,6 +132,14 @@ type VariantConfig struct {
 	// Routing picks an instance per request; empty means
 	// LeastOutstandingRequests.
 	Routing RoutingStrategy
+	// MultiModel, if set, makes this a multi-model variant: its container
+	// serves SageMaker's multi-model contract, and every invocation names a
+	// TargetModel that the gateway loads on an instance on demand.
+	MultiModel *MultiModelConfig
+	// WorkDir is where the instances keep their data: DiskUtilization is
+	// the use of the file system it is on. Empty means the current
+	// directory.
+	WorkDir string
 }
 
 func (c VariantConfig) validate() error {
@@ -129,6 +152,8 @@ func (c VariantConfig) validate() error {
 		return &ValidationError{Message: fmt.Sprintf("variant %s: negative weight %v", c.Name, c.Weight)}
 	case c.Routing != "" && c.Routing != LeastOutstandingRequests && c.Routing != RandomRouting:
 		return &ValidationError{Message: fmt.Sprintf("variant %s: unknown routing strategy %q", c.Name, c.Routing)}
+	case c.MultiModel != nil && c.MultiModel.Models == nil:
+		return &ValidationError{Message: fmt.Sprintf("variant %s: a multi-model variant needs a model source", c.Name)}
 	}
 	return nil
 }
@@ -139,11 +164,15 @@ type replica struct {
 	seq         int64
 	id          string
 	inst        backend.Instance
-	invURL      string // inst.URL()+"/invocations"
+	url         string // inst.URL()
+	invURL      string // url+"/invocations"
 	pingURL     string
 	done        <-chan struct{}
 	started     time.Time
 	outstanding atomic.Int64
+	// models tracks the models loaded in a multi-model container; nil for
+	// a single-model variant.
+	models *modelCache
 
 	healthy  bool
 	checking bool
@@ -182,6 +211,8 @@ type Variant struct {
 	endpoint string
 	spec     backend.Spec
 	routing  RoutingStrategy
+	multi    *MultiModelConfig
+	workDir  string
 	launcher backend.Launcher
 	opts     Options
 	log      *slog.Logger
@@ -190,6 +221,9 @@ type Variant struct {
 	// ready is the set of instances in service, read lock-free by the
 	// gateway and replaced by the loop.
 	ready atomic.Pointer[[]*replica]
+	// modelsMu makes choosing an instance for a multi-model request and
+	// holding its model there one step (see acquireFor).
+	modelsMu sync.Mutex
 
 	wake chan struct{} // the desired count changed
 
@@ -215,7 +249,8 @@ func NewVariant(endpoint string, c VariantConfig, l backend.Launcher, opts Optio
 	}
 	opts = opts.withDefaults()
 	v := &Variant{
-		name: c.Name, endpoint: endpoint, spec: c.Spec, routing: c.Routing, launcher: l, opts: opts,
+		name: c.Name, endpoint: endpoint, spec: c.Spec, routing: c.Routing, multi: c.MultiModel, workDir: c.WorkDir,
+		launcher: l, opts: opts,
 		log:     opts.Logger.With("endpoint", endpoint, "variant", c.Name),
 		pinger:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute}},
 		wake:    make(chan struct{}, 1),
@@ -227,6 +262,9 @@ func NewVariant(endpoint string, c VariantConfig, l backend.Launcher, opts Optio
 
 // Name returns the variant name.
 func (v *Variant) Name() string { return v.name }
+
+// MultiModel reports whether the variant serves multi-model invocations.
+func (v *Variant) MultiModel() bool { return v.multi != nil }
 
 // SetDesiredInstanceCount changes the number of instances the loop keeps in
 // service.
@@ -394,8 +432,11 @@ func (v *Variant) Run(ctx context.Context) error {
 			u := res.inst.URL()
 			r := &replica{
 				seq: res.seq, id: fmt.Sprintf("%s-%d", v.name, res.seq), inst: res.inst,
-				invURL: u + "/invocations", pingURL: u + "/ping", done: res.inst.Done(),
+				url: u, invURL: u + "/invocations", pingURL: u + "/ping", done: res.inst.Done(),
 				started: now, healthy: true,
+			}
+			if v.multi != nil {
+				r.models = newModelCache()
 			}
 			replicas[r.seq] = r
 			v.log.Info("instance in service", "instance", r.id, "url", u, "setup", res.inst.SetupTime())

@@ -3,6 +3,7 @@ package modelserver
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -25,8 +26,11 @@ const (
 	EnvMLPSeed     = "INFERSCALE_MLP_SEED"    // seed of the generated weights; default 1
 	EnvRefService  = "INFERSCALE_REFERENCE_SERVICE_TIME"
 	EnvRefSlots    = "INFERSCALE_REFERENCE_SLOTS"
-	EnvBindHost    = "INFERSCALE_BIND_HOST"   // default 127.0.0.1
-	EnvPort        = "SAGEMAKER_BIND_TO_PORT" // default 8080
+	EnvMultiModel  = "SAGEMAKER_MULTI_MODEL"   // "true": multi-model mode, as SageMaker sets it for MultiModel containers
+	EnvMaxModels   = "INFERSCALE_MAX_MODELS"   // multi-model mode: most models loaded at once; default 0, no limit
+	EnvModelMemory = "INFERSCALE_MODEL_MEMORY" // multi-model mode: bytes of weights loaded at once, e.g. 512MiB; default 0, no limit
+	EnvBindHost    = "INFERSCALE_BIND_HOST"    // default 127.0.0.1
+	EnvPort        = "SAGEMAKER_BIND_TO_PORT"  // default 8080
 	DefaultPort    = 8080
 	DefaultHost    = "127.0.0.1"
 	WeightsFile    = "model.json" // MLP weights in SM_MODEL_DIR, used instead of generated ones when present
@@ -36,6 +40,7 @@ const (
 	minServiceTime = 100 * time.Microsecond // well above timer lateness, so capacity stays exact
 	maxSlots       = 1 << 20
 	maxWorkers     = 1 << 16
+	maxModels      = 1 << 20
 )
 
 // ModelKind names one of the models the server can run.
@@ -65,6 +70,17 @@ type Config struct {
 	Workers   int
 	MLP       MLPConfig
 	Reference ReferenceConfig
+	// MultiModel serves SageMaker's multi-model container contract
+	// (SAGEMAKER_MULTI_MODEL=true): models are loaded, listed, unloaded and
+	// invoked by name through /models; Model, ModelDir and the MLP sizes
+	// are then unused, as each model's artifact holds its weights.
+	MultiModel bool
+	// MaxModels bounds the models loaded at once in multi-model mode; a
+	// load beyond it answers 507. Zero means no limit.
+	MaxModels int
+	// MaxModelBytes bounds the memory of the weights loaded at once in
+	// multi-model mode; a load beyond it answers 507. Zero means no limit.
+	MaxModelBytes int64
 }
 
 // MLPConfig sizes the generated MLP. It is ignored when the model directory
@@ -149,6 +165,16 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return parseDuration(v, minServiceTime, maxServiceTime, &c.Reference.ServiceTime)
 	})
 	set(EnvRefSlots, func(v string) error { return parseInt(v, 1, maxSlots, &c.Reference.Slots) })
+	set(EnvMultiModel, func(v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		c.MultiModel = b
+		return nil
+	})
+	set(EnvMaxModels, func(v string) error { return parseInt(v, 0, maxModels, &c.MaxModels) })
+	set(EnvModelMemory, func(v string) error { return parseBytes(v, &c.MaxModelBytes) })
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("model server config: %w", errors.Join(errs...))
 	}
@@ -172,6 +198,12 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 0 || c.Workers > maxWorkers {
 		errs = append(errs, fmt.Errorf("%s: %d is outside [1, %d] (0 means GOMAXPROCS)", EnvWorkers, c.Workers, maxWorkers))
+	}
+	if c.MaxModels < 0 || c.MaxModels > maxModels {
+		errs = append(errs, fmt.Errorf("%s: %d is outside [0, %d]", EnvMaxModels, c.MaxModels, maxModels))
+	}
+	if c.MaxModelBytes < 0 {
+		errs = append(errs, fmt.Errorf("%s: negative byte count %d", EnvModelMemory, c.MaxModelBytes))
 	}
 	if c.Model == ModelMLP {
 		if c.MLP.Classes < 2 {
@@ -217,6 +249,9 @@ func (c Config) Env() []string {
 		EnvMLPSeed + "=" + strconv.FormatInt(c.MLP.Seed, 10),
 		EnvRefService + "=" + c.Reference.ServiceTime.String(),
 		EnvRefSlots + "=" + strconv.Itoa(c.Reference.Slots),
+		EnvMultiModel + "=" + strconv.FormatBool(c.MultiModel),
+		EnvMaxModels + "=" + strconv.Itoa(c.MaxModels),
+		EnvModelMemory + "=" + strconv.FormatInt(c.MaxModelBytes, 10),
 	}
 	if c.Workers > 0 {
 		env = append(env, EnvWorkers+"="+strconv.Itoa(c.Workers))
@@ -286,5 +321,39 @@ func parseDuration(v string, lo, hi time.Duration, dst *time.Duration) error {
 		return fmt.Errorf("%v is outside [%v, %v]", d, lo, hi)
 	}
 	*dst = d
+	return nil
+}
+
+// byteUnits are the suffixes parseBytes accepts, longest first so that
+// "MiB" is not read as "B".
+var byteUnits = []struct {
+	suffix string
+	factor int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12},
+	{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"T", 1 << 40},
+	{"B", 1},
+}
+
+// parseBytes reads a byte count: an integer, optionally followed by a unit
+// such as KiB, MiB, GiB (powers of 1024), KB, MB, GB (powers of 1000) or
+// B.
+func parseBytes(v string, dst *int64) error {
+	num, factor := v, int64(1)
+	for _, u := range byteUnits {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			num, factor = strings.TrimSpace(n), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return errors.New("want a byte count such as 536870912, 512MiB or 2GiB")
+	}
+	if n > math.MaxInt64/factor {
+		return errors.New("byte count too large")
+	}
+	*dst = n * factor
 	return nil
 }

@@ -30,6 +30,12 @@ func TestConfigFromEnv(t *testing.T) {
 		{"workers, dir and delay", map[string]string{EnvWorkers: "3", EnvModelDir: "/tmp/m", EnvSetupDelay: "1.5s"}, func(c *Config) {
 			c.Workers, c.ModelDir, c.SetupDelay = 3, "/tmp/m", 1500*time.Millisecond
 		}},
+		{"multi-model", map[string]string{EnvMultiModel: "TRUE", EnvMaxModels: "12", EnvModelMemory: "512MiB"}, func(c *Config) {
+			c.MultiModel, c.MaxModels, c.MaxModelBytes = true, 12, 512<<20
+		}},
+		{"multi-model off", map[string]string{EnvMultiModel: "false", EnvModelMemory: "1000"}, func(c *Config) {
+			c.MaxModelBytes = 1000
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +70,11 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{map[string]string{EnvSetupDelay: "-1s"}, []string{EnvSetupDelay, "outside"}},
 		{map[string]string{EnvRefService: "10us"}, []string{EnvRefService, "outside [100µs"}},
 		{map[string]string{EnvRefSlots: "0"}, []string{EnvRefSlots, "outside [1,"}},
+		{map[string]string{EnvMultiModel: "yes"}, []string{EnvMultiModel, "true or false"}},
+		{map[string]string{EnvMaxModels: "-1"}, []string{EnvMaxModels, "outside [0,"}},
+		{map[string]string{EnvModelMemory: "lots"}, []string{EnvModelMemory, "byte count such as"}},
+		{map[string]string{EnvModelMemory: "-5MiB"}, []string{EnvModelMemory, "byte count such as"}},
+		{map[string]string{EnvModelMemory: "9999999TiB"}, []string{EnvModelMemory, "too large"}},
 		{map[string]string{EnvRefSlots: "two", EnvMLPInput: "-3"}, []string{EnvRefSlots, EnvMLPInput}}, // all problems at once
 	}
 	for _, tt := range tests {
@@ -115,8 +126,9 @@ func TestValidate(t *testing.T) {
 func TestEnvRoundTrip(t *testing.T) {
 	tests := []Config{DefaultConfig(), {
 		Model: ModelReference, ModelDir: "/data/model", SetupDelay: 2500 * time.Millisecond, Workers: 3,
-		MLP:       MLPConfig{Input: 5, Hidden: []int{7, 9}, Classes: 4, Seed: -12},
-		Reference: ReferenceConfig{ServiceTime: 12345 * time.Microsecond, Slots: 7},
+		MLP:        MLPConfig{Input: 5, Hidden: []int{7, 9}, Classes: 4, Seed: -12},
+		Reference:  ReferenceConfig{ServiceTime: 12345 * time.Microsecond, Slots: 7},
+		MultiModel: true, MaxModels: 4, MaxModelBytes: 3 << 30,
 	}}
 	for _, c := range tests {
 		env := map[string]string{}
@@ -138,6 +150,24 @@ func TestEnvRoundTrip(t *testing.T) {
 	for _, kv := range DefaultConfig().Env() {
 		if strings.HasPrefix(kv, EnvWorkers+"=") {
 			t.Errorf("Env() of zero workers sets %s; the server should size itself", kv)
+		}
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"0", 0, true}, {"1234", 1234, true}, {"512MiB", 512 << 20, true}, {"2 GiB", 2 << 30, true},
+		{"3KB", 3000, true}, {"1.5GiB", 0, false}, {"7B", 7, true}, {"4G", 4 << 30, true}, {"GiB", 0, false}, {"-1", 0, false},
+	}
+	for _, tt := range tests {
+		var got int64
+		err := parseBytes(tt.in, &got)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseBytes(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
 }

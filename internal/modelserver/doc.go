@@ -50,7 +50,15 @@
 //
 // # Multi-model endpoints
 //
-// The server runs one model. Models sit behind an internal interface and
-// load independently of the HTTP layer, so that a later multi-model mode can
-// keep several by name and add the /models routes.
+// With SAGEMAKER_MULTI_MODEL=true (as SageMaker sets it for a container of
+// Mode MultiModel) the server starts with no model and serves SageMaker's
+// multi-model container contract: POST /models loads a model by name from
+// an artifact (a directory holding model.json, or a model.tar.gz with
+// model.json at its root), GET /models lists the loaded ones (paginated),
+// GET and DELETE /models/{name} describe and unload one, and POST
+// /models/{name}/invoke invokes it as /invocations would. A load answers 409
+// if the name is loaded already and 507 Insufficient Storage when it does not
+// fit INFERSCALE_MAX_MODELS (models at once) or INFERSCALE_MODEL_MEMORY
+// (bytes of weights at once, such as 512MiB); the caller then unloads a
+// model and tries again. See multimodel.go for the details.
 package modelserver

@@ -34,11 +34,16 @@ type Server struct {
 
 	loadMu sync.Mutex // serialises Load
 	state  atomic.Pointer[loadState]
+
+	// multi holds the models loaded by name in multi-model mode; nil
+	// otherwise.
+	multi *modelSet
 }
 
 // loadState is the outcome of loading: a model, or the error that stopped it.
 type loadState struct {
 	model model
+	multi bool // multi-model mode: ready without a model of its own
 	err   error
 }
 
@@ -56,6 +61,14 @@ func New(cfg Config, logger *slog.Logger) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ping", s.ping)
 	mux.HandleFunc("POST /invocations", s.invoke)
+	if cfg.MultiModel {
+		s.multi = newModelSet(cfg.MaxModels, cfg.MaxModelBytes)
+		mux.HandleFunc("POST /models", s.loadNamed)
+		mux.HandleFunc("GET /models", s.listNamed)
+		mux.HandleFunc("GET /models/{name}", s.getNamed)
+		mux.HandleFunc("DELETE /models/{name}", s.unloadNamed)
+		mux.HandleFunc("POST /models/{name}/invoke", s.invokeNamed)
+	}
 	s.handler = mux
 	return s
 }
@@ -63,23 +76,36 @@ func New(cfg Config, logger *slog.Logger) *Server {
 // Workers is how many CPU-bound requests may run at once.
 func (s *Server) Workers() int { return cap(s.workers) }
 
-// Handler returns the HTTP handler: GET /ping, POST /invocations; other
-// paths answer 404 and other methods 405.
+// Handler returns the HTTP handler: GET /ping, POST /invocations, and in
+// multi-model mode the /models routes; other paths answer 404 and other
+// methods 405.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Ready reports whether the model is loaded and invocations are served.
+// Ready reports whether the model is loaded and invocations are served; in
+// multi-model mode, whether the server takes /models requests.
 func (s *Server) Ready() bool {
 	st := s.state.Load()
-	return st != nil && st.model != nil
+	return st != nil && (st.model != nil || st.multi)
 }
 
 // Load loads the model, taking the configured setup delay and then the real
 // setup work. It returns at once if the model is already loaded. A failure
-// is kept and reported by /ping.
+// is kept and reported by /ping. In multi-model mode there is no model to
+// load at start: Load checks the configuration and makes the server ready
+// for POST /models.
 func (s *Server) Load(ctx context.Context) error {
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
 	if s.Ready() {
+		return nil
+	}
+	if s.multi != nil {
+		if err := s.cfg.Validate(); err != nil {
+			s.state.Store(&loadState{err: err})
+			return err
+		}
+		s.state.Store(&loadState{multi: true})
+		s.log.Info("multi-model mode: ready to load models", "max_models", s.cfg.MaxModels, "max_model_bytes", s.cfg.MaxModelBytes, "workers", s.Workers())
 		return nil
 	}
 	start := time.Now()
@@ -165,18 +191,28 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "loading", "model": string(s.cfg.Model)})
 	case st.err != nil:
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failed", "model": string(s.cfg.Model), "error": st.err.Error()})
+	case st.multi:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "mode": "multi-model"})
 	default:
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "model": string(s.cfg.Model)})
 	}
 }
 
 func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
+	if s.multi != nil {
+		writeError(w, http.StatusNotFound, "multi-model mode: load a model with POST /models and invoke it with POST /models/{name}/invoke")
+		return
+	}
 	st := s.state.Load()
 	if st == nil || st.model == nil {
 		writeError(w, http.StatusServiceUnavailable, "model not loaded yet: wait for GET /ping to answer 200")
 		return
 	}
-	m := st.model
+	s.serve(w, r, st.model, "the "+string(s.cfg.Model)+" model")
+}
+
+// serve answers one invocation of m, which desc names in errors.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, m model, desc string) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPayloadBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -200,7 +236,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	if n := m.inputSize(); n > 0 {
 		for i, x := range instances {
 			if len(x) != n {
-				writeError(w, http.StatusBadRequest, fmt.Sprintf("instance %d has %d values; the %s model takes %d", i, len(x), s.cfg.Model, n))
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("instance %d has %d values; %s takes %d", i, len(x), desc, n))
 				return
 			}
 		}

@@ -51,7 +51,10 @@ const (
 // package or model when the job is created, so that later changes to those
 // do not change a job that is resumed after a restart.
 type containerSpec struct {
-	Image        string            `json:"Image"`
+	Image string `json:"Image"`
+	// Mode is the container's Mode: empty or SingleModel, or MultiModel,
+	// for which ModelDataURL is the prefix of the models' artifacts.
+	Mode         string            `json:"Mode,omitempty"`
 	ModelDataURL string            `json:"ModelDataUrl,omitempty"`
 	Environment  map[string]string `json:"Environment,omitempty"`
 	// PayloadURL is where the sample payloads are; empty for the sample
@@ -187,7 +190,10 @@ func (c containerSpec) prepare(ctx context.Context, dir string, sample []string)
 	for k, v := range c.Environment {
 		env[k] = v
 	}
-	if c.ModelDataURL != "" {
+	if c.multiModel() {
+		// The models are fetched one by one as invocations name them.
+		env[modelserver.EnvMultiModel] = "true"
+	} else if c.ModelDataURL != "" {
 		modelDir, err := fetchModelData(ctx, c.ModelDataURL, dir)
 		if err != nil {
 			return fail(fmt.Errorf("ModelDataUrl %s: %w", c.ModelDataURL, err))
@@ -295,6 +301,15 @@ func urlBase(raw string) string {
 	return "download"
 }
 
+// multiModel reports whether the container hosts multiple models.
+func (c containerSpec) multiModel() bool { return c.Mode == modeMultiModel }
+
+// Container modes, as SageMaker names them.
+const (
+	modeSingleModel = "SingleModel"
+	modeMultiModel  = "MultiModel"
+)
+
 // fetchModelData makes the model data available under dir and returns the
 // directory to pass as SM_MODEL_DIR: a directory URL is used in place; an
 // archive is extracted into dir/model.
@@ -303,6 +318,12 @@ func fetchModelData(ctx context.Context, raw, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return modelDataDir(local, dir)
+}
+
+// modelDataDir returns the directory of the model data at local: local
+// itself if it is a directory, else the archive extracted into dir/model.
+func modelDataDir(local, dir string) (string, error) {
 	st, err := os.Stat(local)
 	if err != nil {
 		return "", err
@@ -340,13 +361,16 @@ func fetchModelData(ctx context.Context, raw, dir string) (string, error) {
 		return nil // links and devices are not extracted
 	})
 	if errors.Is(err, archive.ErrNotArchive) {
-		return "", errors.New("not a tar.gz archive or a directory")
+		return "", errNotModelData
 	}
 	if err != nil {
 		return "", fmt.Errorf("extract: %w", err)
 	}
 	return out, nil
 }
+
+// errNotModelData: model data that is neither a directory nor an archive.
+var errNotModelData = errors.New("not a tar.gz archive or a directory")
 
 // downloads fetches http(s) URLs; a server that does not start answering
 // within a minute is given up on (the body may take as long as it takes).

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/inferscale/inferscale/internal/catalog"
 	"github.com/inferscale/inferscale/internal/hosting"
 	"github.com/inferscale/inferscale/internal/metrics"
+	"github.com/inferscale/inferscale/internal/modelserver"
 	"github.com/inferscale/inferscale/internal/store"
 )
 
@@ -45,7 +47,10 @@ type HostingOptions struct {
 	// Gateway tunes InvokeEndpoint; its Recorder is set from Metrics.
 	Gateway hosting.GatewayConfig
 	// Metrics, if set, receives the AWS/SageMaker invocation metrics of
-	// every InvokeEndpoint.
+	// every InvokeEndpoint, the multi-model metrics, and every instance's
+	// ConcurrentRequestsPerModel (AWS/SageMaker) and CPU, memory and disk
+	// utilization (/aws/sagemaker/Endpoints), sampled as Endpoint
+	// (hosting.Options) says.
 	Metrics *metrics.Store
 	// WorkDir holds each running endpoint's model data. Empty means a
 	// directory under os.TempDir().
@@ -189,7 +194,8 @@ func (s *Service) createEndpoint(ctx context.Context, req *api.Request, in *crea
 }
 
 // planEndpoint resolves each variant of cfg into what it runs, checking
-// that its model's image can run on this host.
+// that its model's image can run on this host and, for a multi-model one,
+// that its ModelDataUrl is a prefix this host can read.
 func (s *Service) planEndpoint(ctx context.Context, sc scope, cfg *EndpointConfig) ([]variantPlan, error) {
 	var plan []variantPlan
 	for _, v := range cfg.ProductionVariants {
@@ -203,6 +209,11 @@ func (s *Service) planEndpoint(ctx context.Context, sc scope, cfg *EndpointConfi
 		}
 		if _, _, err := parseImage(fmt.Sprintf("Image of model %s", m.ModelArn), c.Image); err != nil {
 			return nil, err
+		}
+		if c.multiModel() {
+			if err := checkModelPrefix(c.ModelDataURL); err != nil {
+				return nil, err
+			}
 		}
 		p := variantPlan{VariantName: v.VariantName, Container: c, InstanceType: v.InstanceType, Weight: 1}
 		if v.InitialInstanceCount != nil {
@@ -229,7 +240,7 @@ func (s *Service) modelContainer(ctx context.Context, sc scope, m *Model) (conta
 	}
 	mc := cs[0]
 	if mc.ModelPackageName == "" {
-		return containerSpec{Image: mc.Image, ModelDataURL: mc.ModelDataURL, Environment: mc.Environment}, nil
+		return containerSpec{Image: mc.Image, Mode: mc.Mode, ModelDataURL: mc.ModelDataURL, Environment: mc.Environment}, nil
 	}
 	p, err := s.LookupModelPackage(ctx, sc.account, sc.region, mc.ModelPackageName)
 	if err != nil {
@@ -240,7 +251,10 @@ func (s *Service) modelContainer(ctx context.Context, sc scope, m *Model) (conta
 		return containerSpec{}, api.Errorf(api.KindInvalid, "Model package %s has no InferenceSpecification.Containers.", p.ModelPackageArn)
 	}
 	pc := spec.Containers[0]
-	c := containerSpec{Image: pc.Image, ModelDataURL: pc.ModelDataURL, Environment: map[string]string{}}
+	c := containerSpec{Image: pc.Image, Mode: mc.Mode, ModelDataURL: pc.ModelDataURL, Environment: map[string]string{}}
+	if mc.Mode == modeMultiModel && mc.ModelDataURL != "" {
+		c.ModelDataURL = mc.ModelDataURL // the model's prefix, not the package's artifact
+	}
 	for k, v := range pc.Environment {
 		c.Environment[k] = v
 	}
@@ -525,7 +539,11 @@ func (s *Service) newHostingRuntime() (*hostingRuntime, func(), error) {
 	}
 	gc := o.Gateway
 	if o.Metrics != nil {
-		gc.Recorder = &invocationMetrics{store: o.Metrics, now: rt.now, log: rt.log, m: s.endpoints()}
+		im := &invocationMetrics{store: o.Metrics, now: rt.now, log: rt.log, m: s.endpoints()}
+		gc.Recorder = im
+		if rt.opts.Stats == nil {
+			rt.opts.Stats = im
+		}
 	}
 	rt.gateway = hosting.NewGateway(gc)
 	rt.backend = o.Backend
@@ -722,9 +740,21 @@ func (rt *hostingRuntime) build(ctx context.Context, dir string, rec *endpointRe
 		}
 		c := p.Container
 		c.noPayloads = true
-		pm, err := c.prepare(ctx, filepath.Join(dir, p.VariantName), rt.sample)
+		vdir := filepath.Join(dir, p.VariantName)
+		pm, err := c.prepare(ctx, vdir, rt.sample)
 		if err != nil {
 			return nil, fmt.Errorf("variant %s: %w", p.VariantName, err)
+		}
+		env := pm.model.Env
+		var multi *hosting.MultiModelConfig
+		if c.multiModel() {
+			multi = &hosting.MultiModelConfig{Models: newModelRepository(c.ModelDataURL, filepath.Join(vdir, "models"))}
+			if _, set := c.Environment[modelserver.EnvModelMemory]; !set {
+				// The sample model server keeps its models' weights within
+				// three quarters of the instance type's memory, answering
+				// 507 beyond; other containers ignore this.
+				env = append(slices.Clip(env), fmt.Sprintf("%s=%d", modelserver.EnvModelMemory, it.MemoryBytes()/4*3))
+			}
 		}
 		vcs = append(vcs, hosting.VariantConfig{
 			Name: p.VariantName,
@@ -732,7 +762,7 @@ func (rt *hostingRuntime) build(ctx context.Context, dir string, rec *endpointRe
 				Name:        rec.EndpointName + "-" + p.VariantName,
 				Command:     pm.model.Command,
 				Args:        pm.model.Args,
-				Env:         pm.model.Env,
+				Env:         env,
 				URL:         pm.model.URL,
 				CPUs:        it.VCPUs,
 				MemoryBytes: it.MemoryBytes(),
@@ -740,6 +770,8 @@ func (rt *hostingRuntime) build(ctx context.Context, dir string, rec *endpointRe
 			InstanceCount: p.InstanceCount,
 			Weight:        p.Weight,
 			Routing:       hosting.RoutingStrategy(p.Routing),
+			MultiModel:    multi,
+			WorkDir:       vdir,
 		})
 	}
 	return hosting.NewEndpoint(rec.EndpointName, rt.backend, vcs, rt.opts)

@@ -27,17 +27,23 @@ type hostEnv struct {
 	t    *testing.T
 	ctx  context.Context
 	dir  string
+	opts hosting.Options
 	srv  *server.Server
 	sm   *sagemaker.Client
 	rt   *sagemakerruntime.Client
 	stop func()
 }
 
-func newHostEnv(t *testing.T) *hostEnv {
+// newHostEnv starts the server; edits, if any, change the endpoints'
+// options.
+func newHostEnv(t *testing.T, edits ...func(*hosting.Options)) *hostEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
-	e := &hostEnv{t: t, ctx: ctx, dir: t.TempDir()}
+	e := &hostEnv{t: t, ctx: ctx, dir: t.TempDir(), opts: hosting.Options{HealthInterval: 200 * time.Millisecond, LaunchBackoff: 100 * time.Millisecond}}
+	for _, edit := range edits {
+		edit(&e.opts)
+	}
 	e.start()
 	t.Cleanup(func() { e.stop() })
 	return e
@@ -49,7 +55,7 @@ func (e *hostEnv) start() {
 	e.srv, url, e.stop = serveTest(e.t, e.ctx, server.Config{
 		DataDir: e.dir, CheckOutput: true, Version: "test",
 		Jobs:    sm.JobOptions{SampleModelCommand: []string{inferscaleBinary(e.t), "model-server"}},
-		Hosting: sm.HostingOptions{Endpoint: hosting.Options{HealthInterval: 200 * time.Millisecond, LaunchBackoff: 100 * time.Millisecond}},
+		Hosting: sm.HostingOptions{Endpoint: e.opts},
 	})
 	cfg := aws.Config{
 		Region: region,
@@ -222,9 +228,11 @@ func TestEndpointLifecycle(t *testing.T) {
 	}
 
 	errTests := []struct {
-		name, endpoint, target, body, code, msg string
+		name, endpoint, target, targetModel, body, code, msg string
 	}{
 		{name: "unknown endpoint", endpoint: "nope", body: `{"instances":[[1]]}`, code: "ValidationError", msg: "Endpoint nope of account " + account + " not found."},
+		{name: "target model of a single-model endpoint", endpoint: "Ep-1", targetModel: "model-a.tar.gz", body: `{"instances":[[1]]}`,
+			code: "ValidationError", msg: "Endpoint Ep-1 is not a multi-model endpoint and does not support target model header."},
 		{name: "unknown variant", endpoint: "Ep-1", target: "red", body: `{"instances":[[1]]}`, code: "ValidationError", msg: "Endpoint Ep-1 does not have target variant red"},
 		{name: "model rejects the payload", endpoint: "Ep-1", target: "green", body: `not json`, code: "ModelError", msg: "Received client error (4..."},
 	}
@@ -233,6 +241,9 @@ func TestEndpointLifecycle(t *testing.T) {
 			in := &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String(tt.endpoint), Body: []byte(tt.body), ContentType: aws.String("application/json")}
 			if tt.target != "" {
 				in.TargetVariant = aws.String(tt.target)
+			}
+			if tt.targetModel != "" {
+				in.TargetModel = aws.String(tt.targetModel)
 			}
 			_, err := e.rt.InvokeEndpoint(ctx, in)
 			wantErr(t, err, tt.code, tt.msg)

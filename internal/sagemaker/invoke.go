@@ -59,6 +59,8 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 		Accept:           h.Get("Accept"),
 		CustomAttributes: h.Get(hosting.HeaderCustomAttributes),
 		TargetVariant:    h.Get(hosting.HeaderTargetVariant),
+		TargetModel:      h.Get(hosting.HeaderTargetModel),
+		RequestID:        req.RequestID,
 	})
 	if err != nil {
 		return hostingError(err)
@@ -66,19 +68,38 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	return resp.Write(w)
 }
 
-// Namespace and dimensions of the invocation metrics, as CloudWatch names
-// them.
+// Namespaces and dimensions of the endpoint metrics, as CloudWatch names
+// them: invocation metrics in AWS/SageMaker, instance utilization in
+// /aws/sagemaker/Endpoints.
 const (
-	metricsNamespace = "AWS/SageMaker"
-	dimEndpoint      = "EndpointName"
-	dimVariant       = "VariantName"
+	metricsNamespace  = "AWS/SageMaker"
+	instanceNamespace = "/aws/sagemaker/Endpoints"
+	dimEndpoint       = "EndpointName"
+	dimVariant        = "VariantName"
 )
 
-// invocationMetrics records each invocation into a metrics.Store, as
-// SageMaker publishes them to CloudWatch: Invocations,
-// InvocationsPerInstance (1/instances in service), ModelLatency and
-// OverheadLatency (microseconds), Invocation4XXErrors, Invocation5XXErrors
-// and InvocationModelErrors, by EndpointName and VariantName.
+// invocationMetrics records the endpoints' metrics into a metrics.Store,
+// as SageMaker publishes them to CloudWatch, by EndpointName and
+// VariantName:
+//
+//   - per invocation (AWS/SageMaker): Invocations, InvocationsPerInstance
+//     (1/instances in service), ModelLatency and OverheadLatency
+//     (microseconds), Invocation4XXErrors, Invocation5XXErrors and
+//     InvocationModelErrors; for multi-model endpoints also ModelCacheHit
+//     (1 or 0) and ModelLoadingWaitTime (microseconds, for requests that
+//     waited);
+//   - per model download, load and unload of a multi-model endpoint
+//     (AWS/SageMaker): ModelDownloadingTime, ModelLoadingTime and
+//     ModelUnloadingTime (microseconds). SageMaker has no per-model
+//     metrics: there is no ModelName dimension;
+//   - per instance in service, every 10 seconds: ConcurrentRequestsPerModel
+//     (AWS/SageMaker, the mean of the requests in flight, sampled), and
+//     CPUUtilization (summed over vCPUs: 0 to 100 × vCPUs),
+//     MemoryUtilization and DiskUtilization (percent) in
+//     /aws/sagemaker/Endpoints; one value per instance, so that Average is
+//     across instances as CloudWatch's is. LoadedModelCount (AWS/SageMaker)
+//     is put once a minute per instance, so that over a minute its Average
+//     is the models per instance and its Sum those of the variant.
 type invocationMetrics struct {
 	store *metrics.Store
 	now   func() time.Time
@@ -114,7 +135,61 @@ func (r *invocationMetrics) RecordInvocation(inv hosting.Invocation) {
 		)
 	}
 	samples = append(samples, metrics.Sample{Name: "OverheadLatency", Value: float64(inv.OverheadLatencyMicros), Unit: "Microseconds"})
+	if inv.TargetModel != "" {
+		if inv.Instance != "" {
+			hit := 0.0
+			if inv.ModelCacheHit {
+				hit = 1
+			}
+			samples = append(samples, metrics.Sample{Name: "ModelCacheHit", Value: hit, Unit: "None"})
+		}
+		if inv.ModelLoadingWaitMicros > 0 {
+			samples = append(samples, metrics.Sample{Name: "ModelLoadingWaitTime", Value: float64(inv.ModelLoadingWaitMicros), Unit: "Microseconds"})
+		}
+	}
 	if err := r.store.PutBatch(metricsNamespace, dims, r.now(), samples); err != nil {
 		r.log.Warn("record invocation metrics", "endpoint", inv.Endpoint, "err", err)
+	}
+}
+
+// modelEventMetrics names the metric of each model event.
+var modelEventMetrics = [...]string{
+	hosting.ModelDownloaded: "ModelDownloadingTime",
+	hosting.ModelLoaded:     "ModelLoadingTime",
+	hosting.ModelUnloaded:   "ModelUnloadingTime",
+}
+
+func (r *invocationMetrics) RecordModelEvent(e hosting.ModelEvent) {
+	if int(e.Kind) >= len(modelEventMetrics) {
+		return
+	}
+	dims := []metrics.Dimension{{Name: dimEndpoint, Value: e.Endpoint}, {Name: dimVariant, Value: e.Variant}}
+	if err := r.store.Put(metricsNamespace, modelEventMetrics[e.Kind], dims, float64(e.Duration.Microseconds()), "Microseconds", r.now()); err != nil {
+		r.log.Warn("record model metrics", "endpoint", e.Endpoint, "err", err)
+	}
+}
+
+func (r *invocationMetrics) RecordInstanceStats(stats []hosting.InstanceStats) {
+	for _, st := range stats {
+		dims := []metrics.Dimension{{Name: dimEndpoint, Value: st.Endpoint}, {Name: dimVariant, Value: st.Variant}}
+		samples := []metrics.Sample{{Name: "ConcurrentRequestsPerModel", Value: st.ConcurrentRequests, Unit: "None"}}
+		if st.MultiModel && st.Start.Equal(st.Start.Truncate(time.Minute)) {
+			samples = append(samples, metrics.Sample{Name: "LoadedModelCount", Value: float64(st.LoadedModels), Unit: "None"})
+		}
+		if err := r.store.PutBatch(metricsNamespace, dims, st.Start, samples); err != nil {
+			r.log.Warn("record instance metrics", "endpoint", st.Endpoint, "err", err)
+		}
+		var util []metrics.Sample
+		for _, u := range []struct {
+			name string
+			v    *float64
+		}{{"CPUUtilization", st.CPUUtilization}, {"MemoryUtilization", st.MemoryUtilization}, {"DiskUtilization", st.DiskUtilization}} {
+			if u.v != nil {
+				util = append(util, metrics.Sample{Name: u.name, Value: *u.v, Unit: "Percent"})
+			}
+		}
+		if err := r.store.PutBatch(instanceNamespace, dims, st.Start, util); err != nil {
+			r.log.Warn("record instance metrics", "endpoint", st.Endpoint, "err", err)
+		}
 	}
 }

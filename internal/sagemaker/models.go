@@ -46,7 +46,7 @@ func (s *Service) createModel(ctx context.Context, req *api.Request, in *createM
 	// SageMaker reports the default container mode.
 	for _, c := range in.containers() {
 		if c.Mode == "" {
-			c.Mode = "SingleModel"
+			c.Mode = modeSingleModel
 		}
 	}
 	m := Model{

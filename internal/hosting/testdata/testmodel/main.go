@@ -11,16 +11,27 @@
 //
 // Environment: TESTMODEL_SETUP_DELAY makes /ping answer 503 for that long;
 // TESTMODEL_EXIT=N exits with code N at start.
+//
+// With TESTMODEL_MULTI_MODEL=1 it also serves the multi-model contract:
+// POST /models {"model_name", "url"} (400 if url does not exist, 409 if
+// loaded, 507 beyond TESTMODEL_MAX_MODELS; it takes TESTMODEL_LOAD_DELAY),
+// GET /models, DELETE /models/{name}, and POST /models/{name}/invoke, which
+// answers as /invocations does with "model=NAME,loads=K" added to the
+// custom attributes (K: how often NAME was loaded by this process) and
+// "target=T", the X-Amzn-SageMaker-Target-Model header.
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -55,7 +66,7 @@ func main() {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	mux.HandleFunc("POST /invocations", func(w http.ResponseWriter, r *http.Request) {
+	invoke := func(w http.ResponseWriter, r *http.Request, attrs string) {
 		if hung.Load() {
 			<-block
 		}
@@ -82,10 +93,14 @@ func main() {
 		if a := r.Header.Get("Accept"); a != "" {
 			w.Header().Set("Content-Type", a)
 		}
-		w.Header().Set("X-Amzn-SageMaker-Custom-Attributes", "pid="+pid+",ct="+r.Header.Get("Content-Type"))
+		w.Header().Set("X-Amzn-SageMaker-Custom-Attributes", "pid="+pid+",ct="+r.Header.Get("Content-Type")+attrs)
 		w.WriteHeader(status)
 		w.Write(body)
-	})
+	}
+	mux.HandleFunc("POST /invocations", func(w http.ResponseWriter, r *http.Request) { invoke(w, r, "") })
+	if os.Getenv("TESTMODEL_MULTI_MODEL") == "1" {
+		multiModel(mux, invoke)
+	}
 	host := os.Getenv("INFERSCALE_BIND_HOST")
 	if host == "" {
 		host = "127.0.0.1"
@@ -100,4 +115,85 @@ func main() {
 		fmt.Fprintln(os.Stderr, "testmodel:", err)
 		os.Exit(1)
 	}
+}
+
+// multiModel adds the multi-model routes to mux.
+func multiModel(mux *http.ServeMux, invoke func(http.ResponseWriter, *http.Request, string)) {
+	maxModels, _ := strconv.Atoi(os.Getenv("TESTMODEL_MAX_MODELS"))
+	loadDelay, _ := time.ParseDuration(os.Getenv("TESTMODEL_LOAD_DELAY"))
+	var mu sync.Mutex
+	loaded := map[string]string{} // name -> url
+	loading := map[string]bool{}
+	loads := map[string]int{}
+	mux.HandleFunc("POST /models", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Name string `json:"model_name"`
+			URL  string `json:"url"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Name == "" {
+			http.Error(w, "bad load request", http.StatusBadRequest)
+			return
+		}
+		if _, err := os.Stat(req.URL); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		switch {
+		case loaded[req.Name] != "" || loading[req.Name]:
+			mu.Unlock()
+			http.Error(w, "already loaded", http.StatusConflict)
+			return
+		case maxModels > 0 && len(loaded)+len(loading) >= maxModels:
+			mu.Unlock()
+			http.Error(w, "no room", http.StatusInsufficientStorage)
+			return
+		}
+		loading[req.Name] = true
+		mu.Unlock()
+		time.Sleep(loadDelay)
+		mu.Lock()
+		delete(loading, req.Name)
+		loaded[req.Name] = req.URL
+		loads[req.Name]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	})
+	mux.HandleFunc("GET /models", func(w http.ResponseWriter, r *http.Request) {
+		type model struct {
+			Name string `json:"modelName"`
+			URL  string `json:"modelUrl"`
+		}
+		mu.Lock()
+		out := struct {
+			Models []model `json:"models"`
+		}{Models: []model{}}
+		for n, u := range loaded {
+			out.Models = append(out.Models, model{n, u})
+		}
+		mu.Unlock()
+		slices.SortFunc(out.Models, func(a, b model) int { return strings.Compare(a.Name, b.Name) })
+		json.NewEncoder(w).Encode(out)
+	})
+	mux.HandleFunc("DELETE /models/{name}", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		_, ok := loaded[r.PathValue("name")]
+		delete(loaded, r.PathValue("name"))
+		mu.Unlock()
+		if !ok {
+			http.Error(w, "not loaded", http.StatusNotFound)
+		}
+	})
+	mux.HandleFunc("POST /models/{name}/invoke", func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		mu.Lock()
+		_, ok := loaded[name]
+		n := loads[name]
+		mu.Unlock()
+		if !ok {
+			http.Error(w, "not loaded", http.StatusNotFound)
+			return
+		}
+		invoke(w, r, ",model="+name+",loads="+strconv.Itoa(n)+",target="+r.Header.Get("X-Amzn-SageMaker-Target-Model"))
+	})
 }
