@@ -133,8 +133,29 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 
-// call sends operation op with input in and decodes the response into out.
+// apiService is a JSON-protocol service the client calls.
+type apiService struct {
+	targetPrefix string // X-Amz-Target is targetPrefix.Operation
+	signingName  string
+	contentType  string
+}
+
+// The services the commands call.
+var (
+	sagemakerAPI   = apiService{"SageMaker", "sagemaker", "application/x-amz-json-1.1"}
+	autoscalingAPI = apiService{"AnyScaleFrontendService", "application-autoscaling", "application/x-amz-json-1.1"}
+	cloudwatchAPI  = apiService{"GraniteServiceVersion20100801", "monitoring", "application/x-amz-json-1.0"}
+)
+
+// call sends SageMaker operation op with input in and decodes the response
+// into out.
 func (c *apiClient) call(ctx context.Context, op string, in, out any) error {
+	return c.callService(ctx, sagemakerAPI, op, in, out)
+}
+
+// callService sends operation op of svc with input in and decodes the
+// response into out.
+func (c *apiClient) callService(ctx context.Context, svc apiService, op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("%s: encode request: %w", op, err)
@@ -145,11 +166,11 @@ func (c *apiClient) call(ctx context.Context, op string, in, out any) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "SageMaker."+op)
+	req.Header.Set("Content-Type", svc.contentType)
+	req.Header.Set("X-Amz-Target", svc.targetPrefix+"."+op)
 	if c.creds != nil {
 		sum := sha256.Sum256(body)
-		if err := c.signer.SignHTTP(ctx, *c.creds, req, hex.EncodeToString(sum[:]), "sagemaker", c.region, time.Now()); err != nil {
+		if err := c.signer.SignHTTP(ctx, *c.creds, req, hex.EncodeToString(sum[:]), svc.signingName, c.region, time.Now()); err != nil {
 			return fmt.Errorf("%s: sign request: %w", op, err)
 		}
 	}

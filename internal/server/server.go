@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/inferscale/inferscale/internal/api"
+	"github.com/inferscale/inferscale/internal/autoscale"
 	"github.com/inferscale/inferscale/internal/backend/local"
 	"github.com/inferscale/inferscale/internal/cloudwatch"
 	cwmetrics "github.com/inferscale/inferscale/internal/metrics"
@@ -76,7 +77,10 @@ type Server struct {
 	SageMaker *sagemaker.Service
 	// CloudWatch serves the metrics and the alarms.
 	CloudWatch *cloudwatch.Service
-	Router     *api.Router
+	// AutoScaling scales the endpoints' variants (Application Auto
+	// Scaling).
+	AutoScaling *autoscale.Service
+	Router      *api.Router
 	// Metrics holds the AWS/SageMaker invocation metrics of the endpoints.
 	Metrics *cwmetrics.Store
 
@@ -132,13 +136,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Metrics = hosting.Metrics
 	s.SageMaker = &sagemaker.Service{Store: st, Logger: log, Jobs: jobs, Hosting: hosting}
 	s.CloudWatch = &cloudwatch.Service{Store: st, Metrics: s.Metrics, Logger: log, Now: cfg.Now}
+	s.AutoScaling = &autoscale.Service{Store: st, Metrics: s.Metrics, Logger: log, Alarms: s.CloudWatch,
+		Capacity: variantCapacity{sm: s.SageMaker, now: cfg.Now}}
+	// Alarms whose actions name scaling policies run them.
+	s.CloudWatch.AddActionHandler(s.AutoScaling)
 
 	var auth api.Authenticator = api.ScopeAuth{}
 	if cfg.Credentials != nil {
 		auth = api.SigV4Auth{Lookup: api.StaticCredentials(cfg.Credentials)}
 	}
 	s.Router = &api.Router{Auth: auth, Logger: log, Now: cfg.Now}
-	for _, svc := range []*api.Service{s.SageMaker.NewAPI(), s.SageMaker.NewRuntimeAPI(), s.CloudWatch.NewAPI()} {
+	for _, svc := range []*api.Service{s.SageMaker.NewAPI(), s.SageMaker.NewRuntimeAPI(), s.CloudWatch.NewAPI(), s.AutoScaling.NewAPI()} {
 		svc.CheckOutput = cfg.CheckOutput
 		if err := s.Router.Add(svc); err != nil {
 			st.Close()
@@ -165,7 +173,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve serves on ln, and runs recommendation jobs (resuming those a
 // previous run left unfinished), endpoints (relaunching those in the
-// store) and the alarms' evaluation, until ctx is done. Then it shuts down
+// store), the alarms' evaluation and the autoscaler, until ctx is done. Then it shuts down
 // gracefully: it stops accepting, waits up to 10 s for requests in flight,
 // stops the running jobs (they resume on the next Serve) and the endpoints'
 // instances, and returns. It
@@ -250,11 +258,13 @@ type loops struct {
 	done  []chan error
 }
 
-// startLoops starts the endpoints and the alarm evaluation.
+// startLoops starts the endpoints, the alarm evaluation and the
+// autoscaler.
 func (s *Server) startLoops(ctx context.Context) *loops {
 	l := &loops{}
 	l.start("endpoints", func() error { return s.SageMaker.RunEndpoints(ctx) })
 	l.start("alarms", func() error { return s.CloudWatch.RunAlarms(ctx, nil) })
+	l.start("autoscaling", func() error { return s.AutoScaling.Run(ctx, nil) })
 	return l
 }
 

@@ -1,0 +1,287 @@
+package main
+
+// `inferscale simulate` replays a traffic trace against scaling policies,
+// with the capacity per instance a recommendation job measured, and reports
+// capacity over time, instance-hours and the minutes over the latency
+// threshold, with an SVG plot: policies compared before one is applied.
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/inferscale/inferscale/internal/autoscale"
+	"github.com/inferscale/inferscale/internal/cloudwatch"
+	"github.com/inferscale/inferscale/internal/recommend"
+	"github.com/inferscale/inferscale/internal/simulate"
+)
+
+func init() {
+	register(command{
+		name:    "simulate",
+		summary: "replay a traffic trace against scaling policies and report capacity, instance-hours and minutes over the latency threshold",
+		run:     runSimulate,
+	})
+}
+
+// fileList is a repeatable flag of file names.
+type fileList []string
+
+func (f *fileList) String() string     { return strings.Join(*f, ",") }
+func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
+
+func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
+	fs := newFlagSet(cio, "simulate", "--trace FILE (--policy FILE... | --resource-id ID) (--job NAME | --max-invocations N) [flags]")
+	var f clientFlags
+	f.register(fs, cio)
+	trace := fs.String("trace", "", "CSV of invocations per minute: VALUE or TIME,VALUE lines (TIME a minute number or RFC 3339); required")
+	var policies, alarms fileList
+	fs.Var(&policies, "policy", "a scaling policy as PutScalingPolicy takes it (JSON: PolicyName, PolicyType, ...Configuration); repeatable")
+	fs.Var(&alarms, "alarm", "a CloudWatch alarm as PutMetricAlarm takes it (JSON), whose AlarmActions name a step policy; repeatable")
+	resource := fs.String("resource-id", "", "read the scalable target's bounds and policies from the server (endpoint/E/variant/V)")
+	minCap := fs.Int("min", -1, "minimum capacity (default: the target's, else 1)")
+	maxCap := fs.Int("max", -1, "maximum capacity (default: the target's, else 10)")
+	initial := fs.Int("initial", -1, "instances when the trace starts (default: the minimum)")
+	job := fs.String("job", "", "take the instance's capacity from this recommendation job on the server")
+	recID := fs.String("recommendation-id", "", "with --job: the recommendation to use (default: the job's best)")
+	maxInv := fs.Float64("max-invocations", 0, "invocations per minute one instance serves within the latency threshold")
+	latency := fs.Duration("model-latency", 0, "model latency at that load (default 10ms without --job)")
+	cpu := fs.Float64("cpu-utilization", 0, "CPU utilization at that load, percent (default 80 without --job)")
+	setup := fs.Duration("setup-time", -1, "time from launch to serving (default: the job's ModelSetupTime, else 60s)")
+	plot := fs.String("plot", "", "write an SVG plot of traffic and capacity to FILE")
+	start := fs.String("start", "", "start time of a trace without timestamps, RFC 3339 (default: today 00:00 UTC)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if err := f.check(cio); err != nil {
+		return err
+	}
+	switch {
+	case *trace == "":
+		return fmt.Errorf("%w: --trace is required", errUsage)
+	case len(policies) == 0 && *resource == "":
+		return fmt.Errorf("%w: give --policy FILE or --resource-id ID", errUsage)
+	case *job == "" && *maxInv <= 0:
+		return fmt.Errorf("%w: give --job NAME or --max-invocations N (> 0)", errUsage)
+	}
+
+	cfg := simulate.Config{Min: 1, Max: 10, Instance: simulate.Instance{
+		MaxInvocations: *maxInv, ModelLatency: 10 * time.Millisecond, CPUUtilization: 80, SetupTime: time.Minute,
+	}}
+	t0 := time.Now().UTC().Truncate(24 * time.Hour)
+	if *start != "" {
+		ts, err := time.Parse(time.RFC3339, *start)
+		if err != nil {
+			return fmt.Errorf("%w: --start %q: want RFC 3339", errUsage, *start)
+		}
+		t0 = ts
+	}
+	tf, err := os.Open(*trace)
+	if err != nil {
+		return fmt.Errorf("open trace: %w", err)
+	}
+	cfg.Trace, err = simulate.ReadTrace(tf, t0)
+	tf.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", *trace, err)
+	}
+	cfg.Variant = autoscale.Variant{Endpoint: "simulated", Variant: "AllTraffic"}
+
+	var client *apiClient
+	if *resource != "" || *job != "" {
+		if client, err = newAPIClient(ctx, f); err != nil {
+			return err
+		}
+	}
+	if *resource != "" {
+		v, ok := autoscale.ParseResourceID(*resource)
+		if !ok {
+			return fmt.Errorf("%w: --resource-id %q: want endpoint/ENDPOINT/variant/VARIANT", errUsage, *resource)
+		}
+		cfg.Variant = v
+		if err := loadTarget(ctx, client, *resource, &cfg); err != nil {
+			return err
+		}
+	}
+	for _, name := range policies {
+		var p autoscale.ScalingPolicy
+		if err := readJSONFile(name, &p); err != nil {
+			return err
+		}
+		cfg.Policies = append(cfg.Policies, p)
+	}
+	for _, name := range alarms {
+		var a cloudwatch.AlarmSpec
+		if err := readJSONFile(name, &a); err != nil {
+			return err
+		}
+		cfg.Alarms = append(cfg.Alarms, a)
+	}
+	if *job != "" {
+		if err := loadRecommendation(ctx, client, *job, *recID, &cfg.Instance); err != nil {
+			return err
+		}
+	}
+	setFlags := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { setFlags[fl.Name] = true })
+	if setFlags["max-invocations"] {
+		cfg.Instance.MaxInvocations = *maxInv
+	}
+	if setFlags["model-latency"] {
+		cfg.Instance.ModelLatency = *latency
+	}
+	if setFlags["cpu-utilization"] {
+		cfg.Instance.CPUUtilization = *cpu
+	}
+	if *setup >= 0 {
+		cfg.Instance.SetupTime = *setup
+	}
+	if *minCap >= 0 {
+		cfg.Min = *minCap
+	}
+	if *maxCap >= 0 {
+		cfg.Max = *maxCap
+	}
+	cfg.Initial = cfg.Min
+	if *initial >= 0 {
+		cfg.Initial = *initial
+	}
+
+	res, err := simulate.Run(cfg)
+	if err != nil {
+		return err
+	}
+	if *plot != "" {
+		out, err := os.Create(*plot)
+		if err != nil {
+			return fmt.Errorf("write plot: %w", err)
+		}
+		title := fmt.Sprintf("%s: %d policies, %.0f invocations/min per instance", cfg.Variant.ResourceID(), len(cfg.Policies), cfg.Instance.MaxInvocations)
+		err = simulate.WriteSVG(out, title, res)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write plot %s: %w", *plot, err)
+		}
+	}
+	if f.output == "json" {
+		return writeJSON(cio.stdout, res)
+	}
+	printSimulation(cio.stdout, cfg, res)
+	if *plot != "" {
+		fmt.Fprintf(cio.stdout, "\nplot: %s\n", *plot)
+	}
+	return nil
+}
+
+func readJSONFile(name string, v any) error {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// loadTarget reads a scalable target's bounds and its policies from the
+// server.
+func loadTarget(ctx context.Context, c *apiClient, resource string, cfg *simulate.Config) error {
+	var targets struct {
+		ScalableTargets []autoscale.ScalableTarget `json:"ScalableTargets"`
+	}
+	in := map[string]any{"ServiceNamespace": "sagemaker", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount", "ResourceIds": []string{resource}}
+	if err := c.callService(ctx, autoscalingAPI, "DescribeScalableTargets", in, &targets); err != nil {
+		return err
+	}
+	if len(targets.ScalableTargets) == 0 {
+		return fmt.Errorf("no scalable target %s: register it first (aws application-autoscaling register-scalable-target)", resource)
+	}
+	t := targets.ScalableTargets[0]
+	cfg.Min, cfg.Max = int(t.MinCapacity), int(t.MaxCapacity)
+	var pols struct {
+		ScalingPolicies []autoscale.ScalingPolicy `json:"ScalingPolicies"`
+	}
+	in = map[string]any{"ServiceNamespace": "sagemaker", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount", "ResourceId": resource}
+	if err := c.callService(ctx, autoscalingAPI, "DescribeScalingPolicies", in, &pols); err != nil {
+		return err
+	}
+	for _, p := range pols.ScalingPolicies {
+		if p.PolicyType != autoscale.PolicyStep {
+			cfg.Policies = append(cfg.Policies, p)
+			continue
+		}
+		// A step policy runs when the alarms naming its ARN fire.
+		var alarms struct {
+			MetricAlarms []cloudwatch.AlarmSpec `json:"MetricAlarms"`
+		}
+		if err := c.callService(ctx, cloudwatchAPI, "DescribeAlarms", map[string]any{"ActionPrefix": p.PolicyARN}, &alarms); err != nil {
+			return err
+		}
+		cfg.Policies = append(cfg.Policies, p)
+		cfg.Alarms = append(cfg.Alarms, alarms.MetricAlarms...)
+	}
+	return nil
+}
+
+// loadRecommendation takes an instance's capacity from a recommendation.
+func loadRecommendation(ctx context.Context, c *apiClient, job, id string, inst *simulate.Instance) error {
+	var desc recommend.JobDescription
+	if err := c.call(ctx, "DescribeInferenceRecommendationsJob", map[string]string{"JobName": job}, &desc); err != nil {
+		return err
+	}
+	if len(desc.InferenceRecommendations) == 0 {
+		return fmt.Errorf("job %s has no recommendations (status %s)", job, desc.Status)
+	}
+	r := desc.InferenceRecommendations[0]
+	if id != "" {
+		found := false
+		for _, x := range desc.InferenceRecommendations {
+			if x.RecommendationId == id {
+				r, found = x, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("job %s has no recommendation %s", job, id)
+		}
+	}
+	m := r.Metrics
+	if m.MaxInvocations <= 0 {
+		return fmt.Errorf("recommendation %s of job %s has no MaxInvocations", r.RecommendationId, job)
+	}
+	inst.MaxInvocations = float64(m.MaxInvocations)
+	inst.ModelLatency = time.Duration(m.ModelLatency) * time.Microsecond
+	if m.CpuUtilization != nil {
+		inst.CPUUtilization = *m.CpuUtilization
+	}
+	if m.ModelSetupTime != nil {
+		inst.SetupTime = time.Duration(*m.ModelSetupTime) * time.Second
+	}
+	return nil
+}
+
+func printSimulation(w io.Writer, cfg simulate.Config, r *simulate.Result) {
+	fmt.Fprintf(w, "%s over %s from %s: capacity %d..%d, %.0f invocations/min per instance, setup %s\n",
+		cfg.Variant.ResourceID(), r.Duration(), r.Start.UTC().Format(time.RFC3339), cfg.Min, cfg.Max, cfg.Instance.MaxInvocations, cfg.Instance.SetupTime)
+	fmt.Fprintf(w, "%s\n\n", r.Summary())
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tFROM\tTO\tPOLICY\tALARM")
+	for _, a := range r.Activities {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", a.Time.UTC().Format("2006-01-02 15:04:05"), a.From, a.To, a.Policy, a.Alarm)
+	}
+	tw.Flush()
+}
+

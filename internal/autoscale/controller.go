@@ -1,0 +1,665 @@
+package autoscale
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/inferscale/inferscale/internal/awstime"
+	"github.com/inferscale/inferscale/internal/cloudwatch"
+	"github.com/inferscale/inferscale/internal/store"
+)
+
+// controller runs one loop per registered scalable target.
+type controller struct {
+	mu      sync.Mutex
+	s       *Service
+	running bool
+	ctx     context.Context
+	clock   Clock
+	wg      sync.WaitGroup
+	loops   map[store.Key]*targetLoop
+}
+
+// targetLoop is the goroutine that scales one target. Everything that
+// changes the target's capacity or controller state goes through it, so its
+// decisions are serialized.
+type targetLoop struct {
+	c      *controller
+	key    store.Key
+	events chan alarmCall
+	kick   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// alarmCall is an alarm action handed to a target's loop.
+type alarmCall struct {
+	policy ScalingPolicy
+	ev     cloudwatch.AlarmEvent
+	reply  chan error
+}
+
+// errNotRunning is Handle's error when no loop runs for the target.
+var errNotRunning = errors.New("the autoscaling controller is not running for this scalable target")
+
+// housekeeping bounds how long a loop sleeps without a reason to wake: it
+// re-reads its state and prunes old activities at least this often.
+const housekeeping = time.Hour
+
+// Run runs the controller: one loop per registered scalable target, in
+// every account and region; targets registered or deregistered while it
+// runs start and stop their loops. It blocks until ctx ends and all loops
+// have stopped. clock nil means the real clock.
+func (s *Service) Run(ctx context.Context, clock Clock) error {
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	c := &s.ctrl
+	c.mu.Lock()
+	if c.running {
+		c.mu.Unlock()
+		return errors.New("autoscale: Run is already running")
+	}
+	c.s, c.running, c.ctx, c.clock = s, true, ctx, clock
+	c.loops = map[store.Key]*targetLoop{}
+	c.mu.Unlock()
+
+	rs, err := s.Store.ListByStatus(ctx, kindTarget, statusRegistered)
+	if err == nil {
+		for _, r := range rs {
+			c.targetChanged(r.Key)
+		}
+		<-ctx.Done()
+	}
+	c.mu.Lock()
+	c.running = false
+	loops := c.loops
+	c.loops = nil
+	c.mu.Unlock()
+	for _, l := range loops {
+		l.cancel()
+	}
+	c.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("autoscale: list scalable targets: %w", err)
+	}
+	return nil
+}
+
+// targetChanged starts the target's loop if the controller runs and it has
+// none, and wakes it up to re-read its state.
+func (c *controller) targetChanged(key store.Key) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.running {
+		return
+	}
+	l := c.loops[key]
+	if l == nil {
+		ctx, cancel := context.WithCancel(c.ctx)
+		l = &targetLoop{c: c, key: key, events: make(chan alarmCall), kick: make(chan struct{}, 1),
+			cancel: cancel, done: make(chan struct{})}
+		c.loops[key] = l
+		c.wg.Add(1)
+		go l.run(ctx)
+	}
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// targetRemoved stops the target's loop and waits for it.
+func (c *controller) targetRemoved(key store.Key) {
+	c.mu.Lock()
+	l := c.loops[key]
+	delete(c.loops, key)
+	c.mu.Unlock()
+	if l != nil {
+		l.cancel()
+		<-l.done
+	}
+}
+
+// loop returns the target's loop, nil when none runs.
+func (c *controller) loop(key store.Key) *targetLoop {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loops[key]
+}
+
+// loopEnded forgets a loop that stopped by itself (its target is gone).
+func (c *controller) loopEnded(l *targetLoop) {
+	c.mu.Lock()
+	if c.loops[l.key] == l {
+		delete(c.loops, l.key)
+	}
+	c.mu.Unlock()
+}
+
+// Owns reports whether arn is an Application Auto Scaling policy ARN: the
+// alarm actions Handle runs.
+func (s *Service) Owns(arn string) bool { return isPolicyARN(arn) }
+
+// Handle runs a scaling policy's alarm action: CloudWatch's alarm loop
+// calls it on every evaluation while the alarm is in a state whose actions
+// name the policy. The event is handed to the target's loop, which decides
+// and acts; Handle returns when it has.
+func (s *Service) Handle(ctx context.Context, arn string, ev cloudwatch.AlarmEvent) error {
+	r, err := s.Store.GetByARN(ctx, arn)
+	if errors.Is(err, store.ErrNotFound) || err == nil && r.Kind != kindPolicy {
+		return fmt.Errorf("alarm %s: scaling policy %s does not exist", ev.AlarmName, arn)
+	}
+	if err != nil {
+		return fmt.Errorf("alarm %s: read policy %s: %w", ev.AlarmName, arn, err)
+	}
+	p, err := decodeDoc[ScalingPolicy](r)
+	if err != nil {
+		return err
+	}
+	l := s.ctrl.loop(store.Key{Account: r.Account, Region: r.Region, Kind: kindTarget, Name: r.Parent})
+	if l == nil {
+		return fmt.Errorf("alarm %s, policy %s: %w", ev.AlarmName, p.PolicyName, errNotRunning)
+	}
+	call := alarmCall{policy: *p, ev: ev, reply: make(chan error, 1)}
+	select {
+	case l.events <- call:
+	case <-l.done:
+		return fmt.Errorf("alarm %s, policy %s: %w", ev.AlarmName, p.PolicyName, errNotRunning)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-call.reply:
+		return err
+	case <-l.done:
+		return fmt.Errorf("alarm %s, policy %s: %w", ev.AlarmName, p.PolicyName, errNotRunning)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *targetLoop) run(ctx context.Context) {
+	defer l.c.wg.Done()
+	defer close(l.done)
+	log := l.c.s.logger().With("target", l.key.Name, "account", l.key.Account, "region", l.key.Region)
+	for {
+		wait, ok := l.tick(ctx)
+		if !ok {
+			l.c.loopEnded(l)
+			return
+		}
+		var timer <-chan time.Time
+		if wait > 0 {
+			timer = l.c.clock.After(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case call := <-l.events:
+			err := l.onAlarm(ctx, call)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("alarm action failed", "alarm", call.ev.AlarmName, "policy", call.policy.PolicyName, "err", err)
+			}
+			call.reply <- err
+		case <-l.kick:
+		case <-timer:
+		}
+	}
+}
+
+// target reads the loop's target; ok is false when it is gone.
+func (l *targetLoop) target(ctx context.Context) (d *targetDoc, ok bool, err error) {
+	r, err := l.c.s.Store.Get(ctx, l.key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	d, err = decodeDoc[targetDoc](r)
+	return d, true, err
+}
+
+func (l *targetLoop) ref(d *targetDoc) targetRef {
+	v, _ := ParseResourceID(d.ResourceId)
+	return targetRef{account: l.key.Account, region: l.key.Region, resourceID: d.ResourceId, variant: v}
+}
+
+// mutate changes the target's document; ErrNotFound means it is gone.
+func (l *targetLoop) mutate(ctx context.Context, fn func(d *targetDoc)) (*targetDoc, error) {
+	return l.c.s.mutateTarget(ctx, l.key, func(d *targetDoc) error { fn(d); return nil })
+}
+
+// tick does what is due at now: follows the activity in progress, runs
+// scheduled actions, brings the capacity within bounds after
+// RegisterScalableTarget, prunes old activities. It returns how long to
+// sleep (0: until woken), and false when the target is gone.
+func (l *targetLoop) tick(ctx context.Context) (time.Duration, bool) {
+	s := l.c.s
+	log := s.logger().With("target", l.key.Name)
+	now := l.c.clock.Now()
+	d, ok, err := l.target(ctx)
+	if !ok {
+		return 0, false
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("read scalable target", "err", err)
+		}
+		return s.pollInterval(), true
+	}
+	t := l.ref(d)
+
+	if d.State.Active != nil {
+		if d, err = l.progress(ctx, now, d); err != nil {
+			log.Warn("follow scaling activity", "err", err)
+		}
+		if d == nil {
+			return 0, false
+		}
+	}
+
+	// Scheduled actions due since the last tick.
+	actions, err := s.scheduledOf(ctx, t)
+	if err != nil {
+		log.Warn("read scheduled actions", "err", err)
+	}
+	var scheds []ActionSchedule
+	for _, a := range actions {
+		sc, err := ParseActionSchedule(a.ScheduledAction, a.Since)
+		if err != nil {
+			log.Warn("scheduled action does not parse", "action", a.ScheduledActionName, "err", err)
+			continue
+		}
+		act := ScalableTargetAction{}
+		if a.ScalableTargetAction != nil {
+			act = *a.ScalableTargetAction
+		}
+		scheds = append(scheds, ActionSchedule{Name: a.ScheduledActionName, Schedule: sc, Action: act, Since: a.Since})
+	}
+	if due := DueRuns(scheds, d.State.ScheduledThrough, now); len(due) > 0 || now.After(d.State.ScheduledThrough) {
+		if !d.SuspendedState.ScheduledScalingSuspended {
+			for _, run := range due {
+				if d, err = l.runScheduled(ctx, now, run); err != nil {
+					log.Warn("run scheduled action", "action", run.Name, "err", err)
+				}
+				if d == nil {
+					return 0, false
+				}
+			}
+		}
+		// Suspended scheduled scaling skips the actions due meanwhile: on
+		// resume, only actions whose time has not yet passed run.
+		if d, err = l.mutate(ctx, func(d *targetDoc) { d.State.ScheduledThrough = now }); err != nil {
+			return l.afterError(ctx, err, log, "record scheduled progress")
+		}
+	}
+
+	if d.State.BoundsRequested != d.State.BoundsApplied {
+		seq := d.State.BoundsRequested
+		if d, err = l.enforceBounds(ctx, now, d); err != nil {
+			log.Warn("enforce capacity bounds", "err", err)
+			if d == nil {
+				return 0, false
+			}
+		} else if d, err = l.mutate(ctx, func(d *targetDoc) { d.State.BoundsApplied = seq }); err != nil {
+			return l.afterError(ctx, err, log, "record bounds")
+		}
+	}
+
+	if now.Sub(d.State.PrunedAt) >= housekeeping {
+		if err := s.pruneActivities(ctx, l.key, now); err != nil {
+			log.Warn("prune scaling activities", "err", err)
+		} else if d, err = l.mutate(ctx, func(d *targetDoc) { d.State.PrunedAt = now }); err != nil {
+			return l.afterError(ctx, err, log, "record pruning")
+		}
+	}
+
+	wake := now.Add(housekeeping)
+	if next, ok := NextRun(scheds, now); ok && next.Before(wake) {
+		wake = next
+	}
+	if d.State.Active != nil {
+		if p := now.Add(s.pollInterval()); p.Before(wake) {
+			wake = p
+		}
+	}
+	return maxDuration(wake.Sub(now), time.Nanosecond), true
+}
+
+func (l *targetLoop) afterError(ctx context.Context, err error, log interface{ Warn(string, ...any) }, what string) (time.Duration, bool) {
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, false
+	}
+	if ctx.Err() == nil {
+		log.Warn(what, "err", err)
+	}
+	return l.c.s.pollInterval(), true
+}
+
+func maxDuration(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// progress follows the activity in progress: Successful once the capacity
+// in service reaches its desired capacity, Overridden when the desired
+// capacity changed meanwhile, Unfulfilled after ActivityTimeout. It returns
+// the updated target, nil if it is gone.
+func (l *targetLoop) progress(ctx context.Context, now time.Time, d *targetDoc) (*targetDoc, error) {
+	s := l.c.s
+	a := d.State.Active
+	desired, actual, err := s.Capacity.Capacity(ctx, l.key.Account, l.key.Region, d.ResourceId)
+	var status, msg string
+	switch {
+	case errors.Is(err, ErrResourceNotFound):
+		status, msg = StatusFailed, failureMessage(a.Desired, fmt.Errorf("the endpoint variant %s no longer exists", d.ResourceId))
+	case err != nil:
+		return d, fmt.Errorf("read capacity: %w", err)
+	case desired != a.Desired:
+		status, msg = StatusOverridden, fmt.Sprintf("The desired instance count was changed to %d before %d instances were in service.", desired, a.Desired)
+	case actual == a.Desired:
+		status, msg = StatusSuccessful, successMessage(a.Desired)
+	case now.Sub(a.Start) >= s.activityTimeout():
+		status, msg = StatusUnfulfilled, fmt.Sprintf("Failed to fulfill desired instance count of %d within %v: %d instances in service.",
+			a.Desired, s.activityTimeout(), actual)
+	default:
+		return d, nil
+	}
+	if err := s.updateActivity(ctx, l.key, a.ID, status, msg, now); err != nil {
+		return d, err
+	}
+	nd, err := l.mutate(ctx, func(d *targetDoc) {
+		if d.State.Active != nil && d.State.Active.ID == a.ID {
+			d.State.Active = nil
+		}
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return d, err
+	}
+	return nd, nil
+}
+
+// scale starts a scaling activity to capacity n: it records it Pending,
+// overrides the activity in progress, sets the capacity through hosting and
+// marks it InProgress (Failed when hosting refuses). update changes the
+// controller state in the same write, when the capacity was set. It returns
+// the updated target.
+func (l *targetLoop) scale(ctx context.Context, now time.Time, d *targetDoc, n int, cause string, update func(st *TargetState)) (*targetDoc, error) {
+	s := l.c.s
+	act, err := s.newActivity(ctx, l.key, d.ResourceId, ScalingActivity{
+		Description: describeSetCapacity(n), Cause: cause,
+		StartTime: awstime.Timestamp{Time: now.Truncate(time.Millisecond)}, StatusCode: StatusPending,
+	})
+	if err != nil {
+		return d, err
+	}
+	if prev := d.State.Active; prev != nil {
+		if err := s.updateActivity(ctx, l.key, prev.ID, StatusOverridden,
+			fmt.Sprintf("Overridden by a newer scaling activity setting desired instance count to %d.", n), now); err != nil {
+			return d, err
+		}
+	}
+	setErr := s.Capacity.SetCapacity(ctx, l.key.Account, l.key.Region, d.ResourceId, n)
+	status, msg := StatusInProgress, ""
+	var end time.Time
+	if setErr != nil {
+		status, msg, end = StatusFailed, failureMessage(n, setErr), now
+	}
+	if err := s.updateActivity(ctx, l.key, act.ActivityId, status, msg, end); err != nil {
+		return d, err
+	}
+	nd, err := l.mutate(ctx, func(d *targetDoc) {
+		d.State.Active = nil
+		if setErr == nil {
+			d.State.Active = &ActiveActivity{ID: act.ActivityId, Desired: n, Start: now}
+			if update != nil {
+				update(&d.State) // cooldowns start with a scaling that happened
+			}
+		}
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return d, err
+	}
+	if setErr != nil {
+		return nd, fmt.Errorf("set capacity of %s to %d: %w", d.ResourceId, n, setErr)
+	}
+	s.logger().Info("scaling", "resource", d.ResourceId, "desired", n, "cause", cause)
+	return nd, nil
+}
+
+// enforceBounds brings the capacity within [Min, Max].
+func (l *targetLoop) enforceBounds(ctx context.Context, now time.Time, d *targetDoc) (*targetDoc, error) {
+	desired, _, err := l.c.s.Capacity.Capacity(ctx, l.key.Account, l.key.Region, d.ResourceId)
+	if err != nil {
+		return d, fmt.Errorf("read capacity: %w", err)
+	}
+	n, cause, changed := EnforceBounds(desired, int(d.MinCapacity), int(d.MaxCapacity))
+	if !changed {
+		return d, nil
+	}
+	return l.scale(ctx, now, d, n, cause, nil)
+}
+
+// runScheduled runs one scheduled action: it sets the target's bounds,
+// records that as a Successful activity, and brings the capacity within
+// them.
+func (l *targetLoop) runScheduled(ctx context.Context, now time.Time, run ScheduledRun) (*targetDoc, error) {
+	var desc string
+	d, err := l.mutate(ctx, func(d *targetDoc) {
+		var min, max int
+		min, max, desc = ApplyScalableTargetAction(int(d.MinCapacity), int(d.MaxCapacity), run.Action)
+		d.MinCapacity, d.MaxCapacity = int32(min), int32(max)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if desc != "" {
+		_, err := l.c.s.newActivity(ctx, l.key, d.ResourceId, ScalingActivity{
+			Description: desc, Cause: fmt.Sprintf("scheduled action name %s was triggered", run.Name),
+			StartTime:  awstime.Timestamp{Time: now.Truncate(time.Millisecond)},
+			StatusCode: StatusSuccessful, StatusMessage: "Successfully set " + strings.TrimPrefix(desc, "Setting "),
+		})
+		if err != nil {
+			return d, err
+		}
+	}
+	return l.enforceBounds(ctx, now, d)
+}
+
+// onAlarm runs an alarm action for one of the target's policies.
+func (l *targetLoop) onAlarm(ctx context.Context, call alarmCall) error {
+	s := l.c.s
+	now := l.c.clock.Now()
+	p, ev := call.policy, call.ev
+	d, ok, err := l.target(ctx)
+	if !ok {
+		return errNotRunning
+	}
+	if err != nil {
+		return err
+	}
+	t := l.ref(d)
+	if p.PolicyType == PolicyStep && ev.AlarmName != "" && !slices.ContainsFunc(p.Alarms, func(a Alarm) bool { return a.AlarmName == ev.AlarmName }) {
+		// DescribeScalingPolicies lists the alarms that invoke a step policy.
+		if err := l.recordStepAlarm(ctx, t, p.PolicyName, Alarm{AlarmName: ev.AlarmName, AlarmARN: ev.AlarmARN}); err != nil {
+			return err
+		}
+	}
+	if p.PolicyType == PolicyTargetTracking {
+		if d, err = l.mutate(ctx, func(d *targetDoc) {
+			d.State.Readings = ObserveAlarm(d.State.Readings, p, ev, now)
+		}); err != nil {
+			return err
+		}
+	}
+	if ev.State != cloudwatch.StateAlarm {
+		return nil
+	}
+
+	policies, err := s.policiesOf(ctx, t)
+	if err != nil {
+		return err
+	}
+	desired, actual, err := s.Capacity.Capacity(ctx, t.account, t.region, t.resourceID)
+	if err != nil {
+		return fmt.Errorf("read capacity of %s: %w", t.resourceID, err)
+	}
+	dec := Decide(now,
+		Capacities{Min: int(d.MinCapacity), Max: int(d.MaxCapacity), Desired: desired, Actual: actual},
+		d.SuspendedState, d.State.Cooldowns, policyStates(policies, d.State.Readings),
+		AlarmEvent{Policy: p.PolicyName, Alarm: ev.AlarmName, State: ev.State, Threshold: ev.Threshold, Datapoints: ev.Datapoints})
+	switch {
+	case dec.Scale:
+		_, err := l.scale(ctx, now, d, dec.Desired, alarmCause(dec.Alarm, dec.Policy), func(st *TargetState) {
+			st.Cooldowns = dec.Cooldowns
+			st.LastNotScaled = nil
+		})
+		return err
+	case len(dec.NotScaled) > 0:
+		mark := notScaledKey(p.PolicyName, dec.NotScaled)
+		if last := d.State.LastNotScaled; last != nil && last.Key == mark && now.Sub(last.Time) <= 3*time.Minute {
+			_, err := l.mutate(ctx, func(d *targetDoc) { d.State.LastNotScaled = &NotScaledMark{Key: mark, Time: now} })
+			return err
+		}
+		if _, err := s.newActivity(ctx, l.key, d.ResourceId, ScalingActivity{
+			Description: notScaledDescription, Cause: alarmCause(ev.AlarmName, p.PolicyName),
+			StartTime:  awstime.Timestamp{Time: now.Truncate(time.Millisecond)},
+			StatusCode: StatusFailed, NotScaledReasons: dec.NotScaled,
+		}); err != nil {
+			return err
+		}
+		_, err := l.mutate(ctx, func(d *targetDoc) { d.State.LastNotScaled = &NotScaledMark{Key: mark, Time: now} })
+		return err
+	}
+	s.logger().Debug("not scaling", "resource", t.resourceID, "policy", p.PolicyName, "alarm", ev.AlarmName, "why", dec.Why)
+	return nil
+}
+
+// ObserveAlarm returns a target's readings after an alarm action of one of
+// its policies: for a target-tracking policy, the reading of its high or
+// low alarm becomes the event's state and newest datapoint, taken at now.
+// Decide then sees the policy through PolicyStateOf. The controller and
+// `inferscale simulate` both keep their readings this way. readings is not
+// modified.
+func ObserveAlarm(readings map[string]PolicyReadings, p ScalingPolicy, ev cloudwatch.AlarmEvent, now time.Time) map[string]PolicyReadings {
+	if p.PolicyType != PolicyTargetTracking {
+		return readings
+	}
+	high := isHighAlarm(ev.AlarmName)
+	reading := AlarmReading{Alarm: ev.AlarmName, State: ev.State, Time: now, Period: alarmPeriod(p, high)}
+	if n := len(ev.Datapoints); n > 0 {
+		reading.Value, reading.Has = ev.Datapoints[n-1], true
+	}
+	out := make(map[string]PolicyReadings, len(readings)+1)
+	for k, v := range readings {
+		out[k] = v
+	}
+	r := out[p.PolicyName]
+	if high {
+		r.High = reading
+	} else {
+		r.Low = reading
+	}
+	out[p.PolicyName] = r
+	return out
+}
+
+// notScaledKey identifies a not-scaled outcome for de-duplication.
+func notScaledKey(policy string, rs []NotScaledReason) string {
+	var b strings.Builder
+	b.WriteString(policy)
+	for _, r := range rs {
+		fmt.Fprintf(&b, "|%s:%d:%d:%d", r.Code, deref(r.MinCapacity), deref(r.MaxCapacity), deref(r.CurrentCapacity))
+	}
+	return b.String()
+}
+
+func deref(p *int32) int32 {
+	if p == nil {
+		return -1
+	}
+	return *p
+}
+
+// recordStepAlarm adds an alarm that invoked a step policy to its Alarms.
+func (l *targetLoop) recordStepAlarm(ctx context.Context, t targetRef, policy string, a Alarm) error {
+	_, err := l.c.s.Store.Mutate(ctx, l.c.s.childKey(t, kindPolicy, policy), func(r *store.Resource) error {
+		p, err := decodeDoc[ScalingPolicy](*r)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(p.Alarms, func(x Alarm) bool { return x.AlarmName == a.AlarmName }) {
+			return nil
+		}
+		p.Alarms = append(p.Alarms, a)
+		r.Doc, err = encodeDoc(p)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted meanwhile
+	}
+	return err
+}
+
+// alarmPeriod is the period of a target-tracking policy's alarm.
+func alarmPeriod(p ScalingPolicy, high bool) time.Duration {
+	if high && p.TargetTrackingScalingPolicyConfiguration != nil {
+		if pre := p.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification; pre != nil &&
+			pre.PredefinedMetricType == predefinedConcurrencyHiRes {
+			return highResPeriod * time.Second
+		}
+	}
+	return standardPeriod * time.Second
+}
+
+// policyStates builds the decision view of a target's policies.
+func policyStates(policies []ScalingPolicy, readings map[string]PolicyReadings) []PolicyState {
+	out := make([]PolicyState, 0, len(policies))
+	for _, p := range policies {
+		out = append(out, PolicyStateOf(p, readings[p.PolicyName]))
+	}
+	return out
+}
+
+// PolicyStateOf returns the decision view of a policy: its configuration
+// and, for target tracking, the readings of its current alarms (readings of
+// alarms the policy no longer has are ignored).
+func PolicyStateOf(p ScalingPolicy, r PolicyReadings) PolicyState {
+	ps := PolicyState{Name: p.PolicyName, Type: p.PolicyType,
+		TargetTracking: p.TargetTrackingScalingPolicyConfiguration, Step: p.StepScalingPolicyConfiguration}
+	if p.PolicyType != PolicyTargetTracking {
+		return ps
+	}
+	for _, a := range p.Alarms {
+		if isHighAlarm(a.AlarmName) {
+			ps.High = AlarmReading{Alarm: a.AlarmName}
+			if r.High.Alarm == a.AlarmName {
+				ps.High = r.High
+			}
+		} else {
+			ps.Low = AlarmReading{Alarm: a.AlarmName}
+			if r.Low.Alarm == a.AlarmName {
+				ps.Low = r.Low
+			}
+		}
+	}
+	return ps
+}

@@ -1,0 +1,361 @@
+// Package simulate replays a traffic trace against a scalable target's
+// policies, so that a user can compare policies before applying one. It
+// models a variant whose instances each serve up to the capacity a
+// recommendation job measured, publishes the metrics hosting would publish
+// into a real metrics store, and decides with the controller's own
+// functions: cloudwatch.AlarmDatapoints and EvaluateAlarm for the alarms,
+// autoscale.ObserveAlarm and Decide for the policies.
+package simulate
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/inferscale/inferscale/internal/autoscale"
+	"github.com/inferscale/inferscale/internal/cloudwatch"
+	"github.com/inferscale/inferscale/internal/metrics"
+)
+
+// Tick is the simulation's time step: the resolution of high-resolution
+// metrics.
+const Tick = 10 * time.Second
+
+// EvaluationDelay is how long after a period ends its alarms are evaluated,
+// as in the alarm loop (cloudwatch.DefaultEvaluationDelay).
+const EvaluationDelay = cloudwatch.DefaultEvaluationDelay
+
+// Instance is what a recommendation job measured of one instance.
+type Instance struct {
+	// MaxInvocations is the most invocations per minute one instance serves
+	// within the latency threshold (the recommendation's MaxInvocations).
+	MaxInvocations float64
+	// ModelLatency is the latency at that load.
+	ModelLatency time.Duration
+	// CPUUtilization is the CPU use at that load, in percent (up to 100 ×
+	// vCPUs, as SageMaker reports it).
+	CPUUtilization float64
+	// SetupTime is the time from launch to serving.
+	SetupTime time.Duration
+}
+
+// Config is one simulation.
+type Config struct {
+	Trace    Trace
+	Variant  autoscale.Variant
+	Instance Instance
+	// Min, Max and Initial are the target's capacity bounds and its
+	// capacity when the trace starts.
+	Min, Max, Initial int
+	// Policies are the target's scaling policies, as PutScalingPolicy takes
+	// them: target tracking and step scaling.
+	Policies []autoscale.ScalingPolicy
+	// Alarms trigger the step policies: an alarm whose AlarmActions name a
+	// policy (by ARN or by name) runs it.
+	Alarms []cloudwatch.AlarmSpec
+}
+
+// Minute is the state of one minute of the simulation.
+type Minute struct {
+	Time time.Time
+	// Traffic is the invocations of the minute.
+	Traffic float64
+	// Instances are in service at the end of the minute; Desired is the
+	// capacity the target is set to.
+	Instances, Desired int
+	// Capacity is the invocations per minute the instances in service can
+	// take within the latency threshold.
+	Capacity float64
+	// OverThreshold is true when traffic exceeded capacity at some time in
+	// the minute: latency was over the threshold the capacity was measured
+	// at.
+	OverThreshold bool
+}
+
+// Activity is one change of the desired capacity.
+type Activity struct {
+	Time          time.Time
+	From, To      int
+	Policy, Alarm string
+}
+
+// Result is a simulation's outcome.
+type Result struct {
+	Start      time.Time
+	Minutes    []Minute
+	Activities []Activity
+	// InstanceHours are the hours of instances launched (setting up or in
+	// service), what a bill counts.
+	InstanceHours float64
+	// MinutesOverThreshold counts the minutes with OverThreshold.
+	MinutesOverThreshold int
+	// PeakInstances is the highest desired capacity.
+	PeakInstances int
+}
+
+// Duration is the time the result covers.
+func (r *Result) Duration() time.Duration { return time.Duration(len(r.Minutes)) * time.Minute }
+
+// Summary is a one-line account of the result.
+func (r *Result) Summary() string {
+	return fmt.Sprintf("%.1f instance-hours, %d of %d minutes over the latency threshold, %d scaling activities, peak %d instances",
+		r.InstanceHours, r.MinutesOverThreshold, len(r.Minutes), len(r.Activities), r.PeakInstances)
+}
+
+// alarm is an alarm of the simulated target and the policy it runs.
+type alarm struct {
+	spec   cloudwatch.AlarmSpec
+	policy *autoscale.ScalingPolicy
+	state  string
+	period time.Duration
+}
+
+// Run simulates cfg.
+func Run(cfg Config) (*Result, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	policies := slices.Clone(cfg.Policies)
+	alarms, err := cfg.alarms(policies)
+	if err != nil {
+		return nil, err
+	}
+	store := metrics.New(metrics.Options{})
+	dims := []metrics.Dimension{{Name: "EndpointName", Value: cfg.Variant.Endpoint}, {Name: "VariantName", Value: cfg.Variant.Variant}}
+
+	start := cfg.Trace.Start
+	end := start.Add(cfg.Trace.Duration())
+	res := &Result{Start: start, PeakInstances: cfg.Initial}
+	// ready holds each launched instance's time of entering service.
+	ready := make([]time.Time, cfg.Initial)
+	for i := range ready {
+		ready[i] = start
+	}
+	desired := cfg.Initial
+	var cool autoscale.Cooldowns
+	readings := map[string]autoscale.PolicyReadings{}
+	perInstance := cfg.Instance.MaxInvocations
+
+	var minute Minute
+	for t := start; t.Before(end); t = t.Add(Tick) {
+		m := int(t.Sub(start) / time.Minute)
+		if t.Sub(start)%time.Minute == 0 {
+			minute = Minute{Time: t}
+		}
+		serving := 0
+		for _, r := range ready {
+			if !r.After(t) {
+				serving++
+			}
+		}
+		res.InstanceHours += float64(len(ready)) * Tick.Hours()
+		perMinute := cfg.Trace.PerMinute[m]
+		traffic := perMinute * Tick.Seconds() / 60
+		minute.Traffic += traffic
+		capacity := float64(serving) * perInstance
+		if perMinute > capacity {
+			minute.OverThreshold = true
+		}
+		if err := cfg.publish(store, dims, t, traffic, serving); err != nil {
+			return nil, err
+		}
+
+		// Alarms whose period ends with this tick are evaluated, and their
+		// actions run, EvaluationDelay later (before the next tick).
+		periodEnd := t.Add(Tick)
+		now := periodEnd.Add(EvaluationDelay)
+		for _, a := range alarms {
+			if periodEnd.Sub(time.Unix(0, 0))%a.period != 0 {
+				continue
+			}
+			dps, err := cloudwatch.AlarmDatapoints(store, &a.spec, periodEnd)
+			if err != nil {
+				return nil, fmt.Errorf("simulate: alarm %s: %w", a.spec.AlarmName, err)
+			}
+			ev := cloudwatch.EvaluateAlarm(cloudwatch.EvaluationInput{Spec: a.spec, State: a.state, Period: a.period, End: periodEnd, Datapoints: dps, Now: now})
+			if !ev.Retained {
+				a.state = ev.State
+			}
+			// The policies' alarms have ALARM actions only: the controller
+			// hears of an alarm while it is in ALARM, once per period.
+			if a.state != cloudwatch.StateAlarm {
+				continue
+			}
+			values := make([]float64, len(ev.Datapoints))
+			for i, dp := range ev.Datapoints {
+				values[i] = dp.Value
+			}
+			cwEvent := cloudwatch.AlarmEvent{AlarmName: a.spec.AlarmName, State: a.state, Datapoints: values, Time: now}
+			if a.spec.Threshold != nil {
+				cwEvent.Threshold = *a.spec.Threshold
+			}
+			readings = autoscale.ObserveAlarm(readings, *a.policy, cwEvent, now)
+			states := make([]autoscale.PolicyState, len(policies))
+			for i, p := range policies {
+				states[i] = autoscale.PolicyStateOf(p, readings[p.PolicyName])
+			}
+			dec := autoscale.Decide(now,
+				autoscale.Capacities{Min: cfg.Min, Max: cfg.Max, Desired: desired, Actual: serving},
+				autoscale.SuspendedState{}, cool, states,
+				autoscale.AlarmEvent{Policy: a.policy.PolicyName, Alarm: a.spec.AlarmName, State: a.state, Threshold: cwEvent.Threshold, Datapoints: values})
+			if !dec.Scale {
+				continue
+			}
+			res.Activities = append(res.Activities, Activity{Time: now, From: desired, To: dec.Desired, Policy: dec.Policy, Alarm: dec.Alarm})
+			cool = dec.Cooldowns
+			ready = resize(ready, dec.Desired, now.Add(cfg.Instance.SetupTime))
+			desired = dec.Desired
+			res.PeakInstances = max(res.PeakInstances, desired)
+		}
+
+		if periodEnd.Sub(start)%time.Minute == 0 {
+			minute.Instances, minute.Desired = serving, desired
+			minute.Capacity = float64(serving) * perInstance
+			if minute.OverThreshold {
+				res.MinutesOverThreshold++
+			}
+			res.Minutes = append(res.Minutes, minute)
+		}
+	}
+	return res, nil
+}
+
+// resize launches instances that enter service at readyAt, or stops the
+// newest ones (those still setting up first).
+func resize(ready []time.Time, n int, readyAt time.Time) []time.Time {
+	for len(ready) < n {
+		ready = append(ready, readyAt)
+	}
+	if len(ready) > n {
+		slices.SortFunc(ready, func(a, b time.Time) int { return a.Compare(b) })
+		ready = ready[:n]
+	}
+	return ready
+}
+
+// publish puts one tick's metrics, as hosting publishes them: per request
+// AWS/SageMaker Invocations and InvocationsPerInstance (1 / instances in
+// service each), per instance and 10 s ConcurrentRequestsPerModel and
+// /aws/sagemaker/Endpoints CPUUtilization.
+func (cfg *Config) publish(store *metrics.Store, dims []metrics.Dimension, t time.Time, traffic float64, serving int) error {
+	if serving == 0 {
+		return nil // no instance: nothing to measure on
+	}
+	if traffic > 0 {
+		per := 1 / float64(serving)
+		if err := store.PutStatistics("AWS/SageMaker", "Invocations", dims,
+			metrics.StatisticSet{SampleCount: traffic, Sum: traffic, Minimum: 1, Maximum: 1}, "Count", t); err != nil {
+			return fmt.Errorf("simulate: %w", err)
+		}
+		if err := store.PutStatistics("AWS/SageMaker", "InvocationsPerInstance", dims,
+			metrics.StatisticSet{SampleCount: traffic, Sum: traffic * per, Minimum: per, Maximum: per}, "Count", t); err != nil {
+			return fmt.Errorf("simulate: %w", err)
+		}
+	}
+	// Load of one instance relative to what it serves within the latency
+	// threshold; past 1 requests queue.
+	rho := traffic / Tick.Seconds() * 60 / float64(serving) / cfg.Instance.MaxInvocations
+	latency := cfg.Instance.ModelLatency.Seconds()
+	if rho < 1 {
+		latency *= math.Min(10, 1/(1-rho*0.9))
+	} else {
+		latency *= 10 * rho
+	}
+	concurrency := traffic / Tick.Seconds() / float64(serving) * latency // Little's law
+	cpu := math.Min(cfg.Instance.CPUUtilization*rho, cfg.Instance.CPUUtilization/0.9)
+	for range serving {
+		if err := store.Put("AWS/SageMaker", "ConcurrentRequestsPerModel", dims, concurrency, "None", t); err != nil {
+			return fmt.Errorf("simulate: %w", err)
+		}
+		if err := store.Put("/aws/sagemaker/Endpoints", "CPUUtilization", dims, cpu, "Percent", t); err != nil {
+			return fmt.Errorf("simulate: %w", err)
+		}
+	}
+	return nil
+}
+
+func (cfg *Config) validate() error {
+	switch {
+	case len(cfg.Trace.PerMinute) == 0:
+		return errors.New("simulate: the trace is empty")
+	case cfg.Min < 0 || cfg.Max < cfg.Min || cfg.Max < 1:
+		return fmt.Errorf("simulate: capacity bounds %d..%d: need 0 <= min <= max and max >= 1", cfg.Min, cfg.Max)
+	case cfg.Initial < cfg.Min || cfg.Initial > cfg.Max:
+		return fmt.Errorf("simulate: initial capacity %d is outside %d..%d", cfg.Initial, cfg.Min, cfg.Max)
+	case !(cfg.Instance.MaxInvocations > 0):
+		return errors.New("simulate: the capacity per instance (MaxInvocations) must be > 0")
+	case len(cfg.Policies) == 0:
+		return errors.New("simulate: no scaling policy")
+	}
+	return nil
+}
+
+// alarms returns the alarms of the simulation: each target-tracking
+// policy's two, as PutScalingPolicy creates them, and the given alarms
+// that run a step policy. It sets the policies' ARNs and Alarms.
+func (cfg *Config) alarms(policies []autoscale.ScalingPolicy) ([]*alarm, error) {
+	var out []*alarm
+	resource := cfg.Variant.ResourceID()
+	for i := range policies {
+		p := &policies[i]
+		if p.PolicyARN == "" {
+			p.PolicyARN = fmt.Sprintf("arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:00000000-0000-0000-0000-%012d:resource/sagemaker/%s:policyName/%s", i, resource, p.PolicyName)
+		}
+		switch p.PolicyType {
+		case autoscale.PolicyTargetTracking:
+			tt := p.TargetTrackingScalingPolicyConfiguration
+			if tt == nil {
+				return nil, fmt.Errorf("simulate: policy %s: no TargetTrackingScalingPolicyConfiguration", p.PolicyName)
+			}
+			m, err := autoscale.PolicyMetric(tt, cfg.Variant)
+			if err != nil {
+				return nil, fmt.Errorf("simulate: policy %s: %w", p.PolicyName, err)
+			}
+			p.Alarms = nil
+			for _, high := range []bool{true, false} {
+				if !high && tt.DisableScaleIn != nil && *tt.DisableScaleIn {
+					continue
+				}
+				name := autoscale.AlarmName(resource, high, fmt.Sprintf("simulated-%d", i))
+				spec := autoscale.TargetTrackingAlarm(name, p.PolicyARN, high, tt.TargetValue, m)
+				p.Alarms = append(p.Alarms, autoscale.Alarm{AlarmName: name})
+				out = append(out, &alarm{spec: spec, policy: p, state: cloudwatch.StateInsufficientData, period: spec.DatapointPeriod()})
+			}
+		case autoscale.PolicyStep:
+			if p.StepScalingPolicyConfiguration == nil {
+				return nil, fmt.Errorf("simulate: policy %s: no StepScalingPolicyConfiguration", p.PolicyName)
+			}
+			if err := autoscale.ValidateStepAdjustments(p.StepScalingPolicyConfiguration.AdjustmentType, p.StepScalingPolicyConfiguration.StepAdjustments); err != nil {
+				return nil, fmt.Errorf("simulate: policy %s: %w", p.PolicyName, err)
+			}
+		default:
+			return nil, fmt.Errorf("simulate: policy %s: type %q is not simulated (TargetTrackingScaling or StepScaling)", p.PolicyName, p.PolicyType)
+		}
+	}
+	for _, spec := range cfg.Alarms {
+		var runs *autoscale.ScalingPolicy
+		for i := range policies {
+			p := &policies[i]
+			if p.PolicyType == autoscale.PolicyStep && (slices.Contains(spec.AlarmActions, p.PolicyARN) || slices.Contains(spec.AlarmActions, p.PolicyName)) {
+				runs = p
+			}
+		}
+		if runs == nil {
+			return nil, fmt.Errorf("simulate: alarm %s runs none of the step policies (AlarmActions %v)", spec.AlarmName, spec.AlarmActions)
+		}
+		spec.AlarmActions = []string{runs.PolicyARN}
+		p := spec.DatapointPeriod()
+		if p < Tick || p%Tick != 0 {
+			return nil, fmt.Errorf("simulate: alarm %s: period %v is not a multiple of %v", spec.AlarmName, p, Tick)
+		}
+		out = append(out, &alarm{spec: spec, policy: runs, state: cloudwatch.StateInsufficientData, period: p})
+	}
+	for _, p := range policies {
+		if p.PolicyType == autoscale.PolicyStep && !slices.ContainsFunc(out, func(a *alarm) bool { return a.policy.PolicyName == p.PolicyName }) {
+			return nil, fmt.Errorf("simulate: step policy %s has no alarm: give one whose AlarmActions name it", p.PolicyName)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,168 @@
+package simulate
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inferscale/inferscale/internal/autoscale"
+	"github.com/inferscale/inferscale/internal/cloudwatch"
+)
+
+var t0 = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+
+// stepTrace is base invocations a minute, rising to 4× from minute 30 to
+// minute 90, for minutes minutes.
+func stepTrace(base float64, minutes int) Trace {
+	tr := Trace{Start: t0}
+	for m := range minutes {
+		v := base
+		if m >= 30 && m < 90 {
+			v = 4 * base
+		}
+		tr.PerMinute = append(tr.PerMinute, v)
+	}
+	return tr
+}
+
+func i32(v int32) *int32     { return &v }
+func f64(v float64) *float64 { return &v }
+func boolp(v bool) *bool     { return &v }
+func ptrTo[T any](v T) *T    { return &v }
+func at(min, sec int) time.Time {
+	return t0.Add(time.Duration(min)*time.Minute + time.Duration(sec)*time.Second)
+}
+
+func TestTargetTracking(t *testing.T) {
+	tt := &autoscale.TargetTrackingScalingPolicyConfiguration{
+		TargetValue:                   700,
+		PredefinedMetricSpecification: &autoscale.PredefinedMetricSpecification{PredefinedMetricType: "SageMakerVariantInvocationsPerInstance"},
+		ScaleInCooldown:               i32(600), ScaleOutCooldown: i32(300),
+	}
+	cfg := Config{
+		Trace: stepTrace(1000, 240), Variant: autoscale.Variant{Endpoint: "e", Variant: "v"},
+		Instance: Instance{MaxInvocations: 1200, ModelLatency: 10 * time.Millisecond, CPUUtilization: 80, SetupTime: time.Minute},
+		Min:      1, Max: 8, Initial: 1,
+		Policies: []autoscale.ScalingPolicy{{PolicyName: "p", PolicyType: autoscale.PolicyTargetTracking, TargetTrackingScalingPolicyConfiguration: tt}},
+	}
+	res, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1000/min on one instance is above the target of 700 for three
+	// minutes: ceil(1 × 1000/700) = 2. At 4× traffic on 2: ceil(2 × 2000/700)
+	// = 6, three minutes after the step. Back at 1000/min on 6, below 90% of
+	// the target for 15 minutes: ceil(6 × 166.7/700) = 2.
+	want := []struct {
+		from, to int
+		at       time.Time
+	}{{1, 2, at(3, 3)}, {2, 6, at(33, 3)}, {6, 2, at(105, 3)}}
+	if len(res.Activities) != len(want) {
+		t.Fatalf("activities %+v, want %d", res.Activities, len(want))
+	}
+	for i, w := range want {
+		a := res.Activities[i]
+		if a.From != w.from || a.To != w.to || !a.Time.Equal(w.at) || a.Policy != "p" {
+			t.Errorf("activity %d: %d→%d at %s by %s, want %d→%d at %s", i, a.From, a.To, a.Time.Format("15:04:05"), a.Policy, w.from, w.to, w.at.Format("15:04:05"))
+		}
+	}
+	// Over the threshold: minute 0 to 4 on one instance (1000 < 1200: not
+	// over), then from the step until 6 instances serve (minute 30 to 34).
+	if res.MinutesOverThreshold != 5 {
+		t.Errorf("%d minutes over the threshold, want 5", res.MinutesOverThreshold)
+	}
+	if len(res.Minutes) != 240 || res.PeakInstances != 6 {
+		t.Errorf("%d minutes, peak %d", len(res.Minutes), res.PeakInstances)
+	}
+	// Instance-hours: 1 for 3m03s, 2 until 33m03s, 6 until 105m03s, 2 after.
+	wantHours := (1*3.05 + 2*30 + 6*72 + 2*(240-105.05)) / 60
+	if math.Abs(res.InstanceHours-wantHours) > 0.02 {
+		t.Errorf("%.3f instance-hours, want %.3f", res.InstanceHours, wantHours)
+	}
+	var buf bytes.Buffer
+	if err := WriteSVG(&buf, "test <plot>", res); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(&buf)
+	for {
+		if _, err := dec.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("the plot is not well-formed XML: %v", err)
+		}
+	}
+}
+
+func TestStepScaling(t *testing.T) {
+	step := &autoscale.StepScalingPolicyConfiguration{
+		AdjustmentType: "ChangeInCapacity", Cooldown: i32(120), MetricAggregationType: "Average",
+		StepAdjustments: []autoscale.StepAdjustment{
+			{MetricIntervalLowerBound: f64(0), MetricIntervalUpperBound: f64(1000), ScalingAdjustment: 1},
+			{MetricIntervalLowerBound: f64(1000), ScalingAdjustment: 3},
+		},
+	}
+	alarm := cloudwatch.AlarmSpec{
+		AlarmName: "busy", AlarmActions: []string{"out"}, Namespace: "AWS/SageMaker", MetricName: "InvocationsPerInstance",
+		Dimensions: []cloudwatch.Dimension{{Name: "EndpointName", Value: "e"}, {Name: "VariantName", Value: "v"}},
+		Statistic:  "Sum", Period: 60, EvaluationPeriods: 2, Threshold: f64(850), ComparisonOperator: "GreaterThanThreshold",
+	}
+	cfg := Config{
+		Trace: stepTrace(1000, 120), Variant: autoscale.Variant{Endpoint: "e", Variant: "v"},
+		Instance: Instance{MaxInvocations: 1200, ModelLatency: 10 * time.Millisecond, CPUUtilization: 80, SetupTime: 30 * time.Second},
+		Min:      1, Max: 10, Initial: 2,
+		Policies: []autoscale.ScalingPolicy{{PolicyName: "out", PolicyType: autoscale.PolicyStep, StepScalingPolicyConfiguration: step}},
+		Alarms:   []cloudwatch.AlarmSpec{alarm},
+	}
+	res, err := Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4000/min on 2 instances: 2000 per instance, 1150 over the threshold:
+	// +3 (to 5) two minutes after the step; 800 per instance is below the
+	// threshold, so nothing more.
+	if len(res.Activities) != 1 || res.Activities[0].From != 2 || res.Activities[0].To != 5 || !res.Activities[0].Time.Equal(at(32, 3)) {
+		t.Fatalf("activities %+v, want 2→5 at 00:32:03", res.Activities)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	ok := Config{
+		Trace: stepTrace(10, 5), Variant: autoscale.Variant{Endpoint: "e", Variant: "v"},
+		Instance: Instance{MaxInvocations: 100}, Min: 1, Max: 2, Initial: 1,
+		Policies: []autoscale.ScalingPolicy{{PolicyName: "p", PolicyType: autoscale.PolicyTargetTracking,
+			TargetTrackingScalingPolicyConfiguration: &autoscale.TargetTrackingScalingPolicyConfiguration{TargetValue: 1,
+				PredefinedMetricSpecification: &autoscale.PredefinedMetricSpecification{PredefinedMetricType: "SageMakerVariantInvocationsPerInstance"}}}},
+	}
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		err    string
+	}{
+		{"bounds", func(c *Config) { c.Max = 0 }, "capacity bounds 1..0"},
+		{"initial", func(c *Config) { c.Initial = 3 }, "initial capacity 3 is outside 1..2"},
+		{"capacity", func(c *Config) { c.Instance.MaxInvocations = 0 }, "MaxInvocations) must be > 0"},
+		{"no policy", func(c *Config) { c.Policies = nil }, "no scaling policy"},
+		{"step without alarm", func(c *Config) {
+			c.Policies = []autoscale.ScalingPolicy{{PolicyName: "s", PolicyType: autoscale.PolicyStep,
+				StepScalingPolicyConfiguration: &autoscale.StepScalingPolicyConfiguration{AdjustmentType: "ChangeInCapacity",
+					StepAdjustments: []autoscale.StepAdjustment{{MetricIntervalLowerBound: f64(0), ScalingAdjustment: 1}}}}}
+		}, "step policy s has no alarm"},
+		{"predictive", func(c *Config) { c.Policies[0].PolicyType = "PredictiveScaling" }, `type "PredictiveScaling" is not simulated`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ok
+			c.Policies = append([]autoscale.ScalingPolicy(nil), ok.Policies...)
+			tt.change(&c)
+			if _, err := Run(c); err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("err = %v, want %q", err, tt.err)
+			}
+		})
+	}
+	_ = boolp
+	_ = ptrTo[int]
+}
