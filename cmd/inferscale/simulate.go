@@ -284,4 +284,3 @@ func printSimulation(w io.Writer, cfg simulate.Config, r *simulate.Result) {
 	}
 	tw.Flush()
 }
-
