@@ -12,6 +12,8 @@ import (
 	"github.com/inferscale/inferscale/internal/awstime"
 	"github.com/inferscale/inferscale/internal/cloudwatch"
 	"github.com/inferscale/inferscale/internal/store"
+
+	"github.com/inferscale/inferscale/internal/clock"
 )
 
 // controller runs one loop per registered scalable target.
@@ -55,9 +57,9 @@ const housekeeping = time.Hour
 // every account and region; targets registered or deregistered while it
 // runs start and stop their loops. It blocks until ctx ends and all loops
 // have stopped. clock nil means the real clock.
-func (s *Service) Run(ctx context.Context, clock Clock) error {
-	if clock == nil {
-		clock = SystemClock{}
+func (s *Service) Run(ctx context.Context, clk Clock) error {
+	if clk == nil {
+		clk = clock.Real{}
 	}
 	c := &s.ctrl
 	c.mu.Lock()
@@ -65,7 +67,7 @@ func (s *Service) Run(ctx context.Context, clock Clock) error {
 		c.mu.Unlock()
 		return errors.New("autoscale: Run is already running")
 	}
-	c.s, c.running, c.ctx, c.clock = s, true, ctx, clock
+	c.s, c.running, c.ctx, c.clock = s, true, ctx, clk
 	c.loops = map[store.Key]*targetLoop{}
 	c.mu.Unlock()
 

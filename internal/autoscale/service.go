@@ -14,6 +14,8 @@ import (
 	"github.com/inferscale/inferscale/internal/cloudwatch"
 	"github.com/inferscale/inferscale/internal/metrics"
 	"github.com/inferscale/inferscale/internal/store"
+
+	"github.com/inferscale/inferscale/internal/clock"
 )
 
 // ErrResourceNotFound is what Capacity returns (wrapped) for a resource
@@ -38,19 +40,11 @@ type Alarms interface {
 }
 
 // Clock is the time source of Run.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-// SystemClock is the real clock.
-type SystemClock struct{}
+type Clock = clock.Clock
 
 // Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
 
 // After returns time.After(d).
-func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Defaults of the Service's timing fields.
 const (

@@ -10,6 +10,8 @@ import (
 	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/metrics"
 	"github.com/inferscale/inferscale/internal/store"
+
+	"github.com/inferscale/inferscale/internal/clock"
 )
 
 // DefaultEvaluationDelay is how long after a period boundary the alarm
@@ -24,19 +26,11 @@ const actionTimeout = 30 * time.Second
 const tick = 10 * time.Second
 
 // Clock is the alarm loop's time source.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-// SystemClock is the real clock.
-type SystemClock struct{}
+type Clock = clock.Clock
 
 // Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
 
 // After is time.After.
-func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 func (s *Service) delay() time.Duration {
 	if s.EvaluationDelay > 0 {
@@ -51,22 +45,22 @@ func (s *Service) delay() time.Duration {
 // EvaluationDelay late, so that a period's samples have arrived). It stores
 // state changes with their history and runs alarm actions (see
 // evaluateAlarm). It starts no goroutines and returns nil when ctx is
-// done; a nil clock is the SystemClock.
-func (s *Service) RunAlarms(ctx context.Context, clock Clock) error {
-	if clock == nil {
-		clock = SystemClock{}
+// done; a nil clock is the real one.
+func (s *Service) RunAlarms(ctx context.Context, clk Clock) error {
+	if clk == nil {
+		clk = clock.Real{}
 	}
 	lastMinute := int64(-1 << 62)
 	for {
-		now := clock.Now()
+		now := clk.Now()
 		// The next tick: the first 10-s boundary plus delay after now.
 		next := now.Add(-s.delay()).Truncate(tick).Add(tick + s.delay())
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-clock.After(next.Sub(now)):
+		case <-clk.After(next.Sub(now)):
 		}
-		now = clock.Now()
+		now = clk.Now()
 		boundary := now.Add(-s.delay())
 		minute := floorDiv(boundary.Unix(), 60)
 		standard := minute != lastMinute

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/inferscale/inferscale/internal/clock"
 )
 
 // snapshotMagic starts every snapshot; the trailing digit is the format
@@ -210,34 +212,26 @@ func (s *Store) Load(path string) error {
 }
 
 // Clock is the time source of Run.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-// SystemClock is the real clock.
-type SystemClock struct{}
+type Clock = clock.Clock
 
 // Now returns time.Now().
-func (SystemClock) Now() time.Time { return time.Now() }
 
 // After returns time.After(d).
-func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Run evicts expired data and saves the store to path every interval, and
 // once more when ctx ends. It blocks until ctx ends and returns the final
 // save's error; failed periodic saves are logged and retried next time.
-func (s *Store) Run(ctx context.Context, clock Clock, every time.Duration, path string) error {
+func (s *Store) Run(ctx context.Context, clk Clock, every time.Duration, path string) error {
 	if every <= 0 {
 		return fmt.Errorf("run metrics store: interval %v: %w", every, ErrInvalidParameter)
 	}
 	for {
 		select {
 		case <-ctx.Done():
-			s.Evict(clock.Now())
+			s.Evict(clk.Now())
 			return s.Save(path)
-		case <-clock.After(every):
-			s.Evict(clock.Now())
+		case <-clk.After(every):
+			s.Evict(clk.Now())
 			if err := s.Save(path); err != nil {
 				s.log.Warn("periodic metrics save failed", "err", err)
 			}

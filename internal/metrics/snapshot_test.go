@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/inferscale/inferscale/internal/clock"
 )
 
 // fill puts a mix of raw samples, statistic sets and out-of-order data.
@@ -142,11 +144,11 @@ func TestRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "metrics.snap")
 		s := New(Options{})
-		start := SystemClock{}.Now()
+		start := clock.Real{}.Now()
 		_ = s.Put(ns, "Short", nil, 1, "Count", start.Add(5*time.Hour)) // still retained at the first save
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
-		go func() { done <- s.Run(ctx, SystemClock{}, 6*time.Hour, path) }()
+		go func() { done <- s.Run(ctx, clock.Real{}, 6*time.Hour, path) }()
 
 		time.Sleep(3 * time.Hour)
 		synctest.Wait()
@@ -165,7 +167,7 @@ func TestRun(t *testing.T) {
 		if s.Len() != 0 {
 			t.Errorf("Len after retention = %d, want 0", s.Len())
 		}
-		_ = s.Put(ns, "Final", nil, 1, "Count", SystemClock{}.Now())
+		_ = s.Put(ns, "Final", nil, 1, "Count", clock.Real{}.Now())
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatalf("Run: %v", err)
@@ -173,7 +175,7 @@ func TestRun(t *testing.T) {
 		if err := loaded.Load(path); err != nil || len(loaded.ListMetrics(MetricFilter{MetricName: "Final"})) != 1 {
 			t.Errorf("final save missing: %v, %v", err, loaded.ListMetrics(MetricFilter{}))
 		}
-		if err := s.Run(t.Context(), SystemClock{}, 0, path); !errors.Is(err, ErrInvalidParameter) {
+		if err := s.Run(t.Context(), clock.Real{}, 0, path); !errors.Is(err, ErrInvalidParameter) {
 			t.Errorf("Run with zero interval: %v", err)
 		}
 	})

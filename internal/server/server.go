@@ -27,6 +27,8 @@ import (
 	cwmetrics "github.com/inferscale/inferscale/internal/metrics"
 	"github.com/inferscale/inferscale/internal/sagemaker"
 	"github.com/inferscale/inferscale/internal/store"
+
+	"github.com/inferscale/inferscale/internal/clock"
 )
 
 // Files in the data directory.
@@ -57,8 +59,14 @@ type Config struct {
 	// CheckOutput validates every response against the service models
 	// (see api.Service.CheckOutput); for tests.
 	CheckOutput bool
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means Clock.Now, else time.Now.
 	Now func() time.Time
+	// Clock times the alarm evaluation, the autoscaler and the metrics
+	// store's saves, and (through Now) the metrics' timestamps; nil means
+	// the real clock. An accelerated clock (clock.Accelerated) makes
+	// minutes of alarms and cooldowns pass in seconds; the endpoints'
+	// health checks and launches keep real time.
+	Clock clock.Clock
 	// Jobs configures how recommendation jobs run; the zero value works.
 	// WorkDir defaults to DataDir/jobs, Now to the server's clock.
 	Jobs sagemaker.JobOptions
@@ -96,8 +104,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("new server: no data directory")
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = cfg.Clock.Now
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -212,7 +223,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	metricsCtx, stopMetrics := context.WithCancel(context.Background())
 	metricsDone := make(chan error, 1)
 	go func() {
-		metricsDone <- s.Metrics.Run(metricsCtx, cwmetrics.SystemClock{}, MetricsSaveInterval, filepath.Join(s.cfg.DataDir, MetricsFile))
+		metricsDone <- s.Metrics.Run(metricsCtx, s.cfg.Clock, MetricsSaveInterval, filepath.Join(s.cfg.DataDir, MetricsFile))
 	}()
 	defer func() {
 		stopMetrics()
@@ -263,8 +274,8 @@ type loops struct {
 func (s *Server) startLoops(ctx context.Context) *loops {
 	l := &loops{}
 	l.start("endpoints", func() error { return s.SageMaker.RunEndpoints(ctx) })
-	l.start("alarms", func() error { return s.CloudWatch.RunAlarms(ctx, nil) })
-	l.start("autoscaling", func() error { return s.AutoScaling.Run(ctx, nil) })
+	l.start("alarms", func() error { return s.CloudWatch.RunAlarms(ctx, s.cfg.Clock) })
+	l.start("autoscaling", func() error { return s.AutoScaling.Run(ctx, s.cfg.Clock) })
 	return l
 }
 
