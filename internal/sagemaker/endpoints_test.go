@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	rttypes "github.com/aws/aws-sdk-go-v2/service/sagemakerruntime/types"
 
+	isclock "github.com/inferscale/inferscale/internal/clock"
 	"github.com/inferscale/inferscale/internal/hosting"
 	"github.com/inferscale/inferscale/internal/metrics"
 	sm "github.com/inferscale/inferscale/internal/sagemaker"
@@ -28,10 +29,13 @@ type hostEnv struct {
 	ctx  context.Context
 	dir  string
 	opts hosting.Options
-	srv  *server.Server
-	sm   *sagemaker.Client
-	rt   *sagemakerruntime.Client
-	stop func()
+	// clock, if set, is the server's clock (server.Config.Clock).
+	clock isclock.Clock
+	srv   *server.Server
+	url   string
+	sm    *sagemaker.Client
+	rt    *sagemakerruntime.Client
+	stop  func()
 }
 
 // newHostEnv starts the server; edits, if any, change the endpoints'
@@ -51,21 +55,27 @@ func newHostEnv(t *testing.T, edits ...func(*hosting.Options)) *hostEnv {
 
 func (e *hostEnv) start() {
 	e.t.Helper()
-	var url string
-	e.srv, url, e.stop = serveTest(e.t, e.ctx, server.Config{
+	e.srv, e.url, e.stop = serveTest(e.t, e.ctx, server.Config{
 		DataDir: e.dir, CheckOutput: true, Version: "test",
 		Jobs:    sm.JobOptions{SampleModelCommand: []string{inferscaleBinary(e.t), "model-server"}},
 		Hosting: sm.HostingOptions{Endpoint: e.opts},
+		Clock:   e.clock,
 	})
-	cfg := aws.Config{
+	cfg := e.awsConfig()
+	e.sm = sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.BaseEndpoint = aws.String(e.url) })
+	e.rt = sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) { o.BaseEndpoint = aws.String(e.url) })
+}
+
+// awsConfig is the SDK configuration of the clients: any credentials, no
+// retries.
+func (e *hostEnv) awsConfig() aws.Config {
+	return aws.Config{
 		Region: region,
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "AKIDHOST", SecretAccessKey: "secret", Source: "test"}, nil
 		}),
 		Retryer: func() aws.Retryer { return aws.NopRetryer{} },
 	}
-	e.sm = sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.BaseEndpoint = aws.String(url) })
-	e.rt = sagemakerruntime.NewFromConfig(cfg, func(o *sagemakerruntime.Options) { o.BaseEndpoint = aws.String(url) })
 }
 
 func (e *hostEnv) restart() {

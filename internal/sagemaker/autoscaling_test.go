@@ -1,0 +1,174 @@
+package sagemaker_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
+
+	"github.com/inferscale/inferscale/internal/api"
+	isclock "github.com/inferscale/inferscale/internal/clock"
+	"github.com/inferscale/inferscale/internal/hosting"
+	"github.com/inferscale/inferscale/internal/loadgen"
+)
+
+// speedup is how much faster than real time the server's clock runs in the
+// autoscaling test: a one-minute datapoint takes 2 s, the 15-minute
+// scale-in alarm 30 s.
+const speedup = 30
+
+// TestTargetTrackingEndToEnd runs an endpoint on the sample model server
+// with a target-tracking policy on InvocationsPerInstance, AWS's default
+// alarms and cooldowns, and the server's clock 30 times faster than real
+// time; a bounded loopback load steps up 4× and back. The replica count
+// follows the formula, ceil(instances × metric / target), up and back down,
+// each change is a Successful activity, and nothing else scales.
+func TestTargetTrackingEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs about 90 s")
+	}
+	marker := fmt.Sprintf("autoscaling-%d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	e := &hostEnv{t: t, ctx: ctx, dir: t.TempDir(),
+		opts:  hosting.Options{HealthInterval: 200 * time.Millisecond, LaunchBackoff: 100 * time.Millisecond},
+		clock: isclock.NewAccelerated(time.Now(), speedup)}
+	e.start()
+	t.Cleanup(func() { e.stop() })
+	// The load generator's requests are unsigned, so they are in the
+	// default region: the clients use it too.
+	cfg := e.awsConfig()
+	cfg.Region = api.DefaultRegion
+	e.sm = sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.BaseEndpoint = aws.String(e.url) })
+	aas := applicationautoscaling.NewFromConfig(cfg, func(o *applicationautoscaling.Options) { o.BaseEndpoint = aws.String(e.url) })
+
+	// The reference model: 8 slots of 5 ms, 1,600 requests/s per replica,
+	// far above this test's load, and no CPU to speak of.
+	e.createModel("ref", map[string]string{
+		"INFERSCALE_MODEL": "reference", "INFERSCALE_REFERENCE_SERVICE_TIME": "5ms", "INFERSCALE_REFERENCE_SLOTS": "8",
+		"INFERSCALE_TEST_MARKER": marker,
+	})
+	if _, err := e.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
+		EndpointConfigName: aws.String("scaled"),
+		ProductionVariants: []types.ProductionVariant{variant("main", "ref", 1, 1)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("scaled"), EndpointConfigName: aws.String("scaled")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitInService("scaled")
+
+	// SageMaker's documented commands, as SDK calls.
+	const resource = "endpoint/scaled/variant/main"
+	if _, err := aas.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{
+		ServiceNamespace: aastypes.ServiceNamespaceSagemaker, ScalableDimension: aastypes.ScalableDimensionSageMakerVariantDesiredInstanceCount,
+		ResourceId: aws.String(resource), MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(8),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const target = 100.0 // invocations per instance per minute
+	if _, err := aas.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{
+		PolicyName: aws.String("invocations"), PolicyType: aastypes.PolicyTypeTargetTrackingScaling,
+		ServiceNamespace: aastypes.ServiceNamespaceSagemaker, ScalableDimension: aastypes.ScalableDimensionSageMakerVariantDesiredInstanceCount,
+		ResourceId: aws.String(resource),
+		TargetTrackingScalingPolicyConfiguration: &aastypes.TargetTrackingScalingPolicyConfiguration{
+			TargetValue:                   aws.Float64(target),
+			PredefinedMetricSpecification: &aastypes.PredefinedMetricSpecification{PredefinedMetricType: aastypes.MetricTypeSageMakerVariantInvocationsPerInstance},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The load, in invocations per (server) minute: 137.5, then 550 (4×),
+	// then 137.5 again. The formula's outcomes sit mid-way between
+	// integers, so a few percent of rate error cannot change them:
+	//   137.5 on 1 instance:  ceil(1 × 137.5 / 100)  = 2  (1.375)
+	//   550 on 2 instances:   ceil(2 × 275 / 100)    = 6  (5.5)
+	//   137.5 on 6 instances: ceil(6 × 22.9 / 100)   = 2  (1.375), after the
+	//                         low alarm's 15 minutes below 90
+	// while 137.5 on 2 (68.75 each) is below 90% of the target but already
+	// where the formula wants it: not scaled.
+	perMinute := func(invocationsPerMinute float64) float64 { return invocationsPerMinute * speedup / 60 }
+	url := e.url + "/endpoints/scaled/invocations"
+	phases := []struct {
+		name      string
+		rate      float64
+		duration  time.Duration
+		wantAfter int32
+	}{
+		{"baseline", perMinute(137.5), 20 * time.Second, 2},
+		{"4x", perMinute(550), 20 * time.Second, 6},
+		{"back to baseline", perMinute(137.5), 45 * time.Second, 2},
+	}
+	for _, ph := range phases {
+		res, err := loadgen.Run(ctx, loadgen.Options{
+			Request:  loadgen.Request{URL: url, Payloads: []loadgen.Payload{{Body: []byte(`{"instances":[[1,2,3]]}`), ContentType: "application/json"}}, Timeout: 5 * time.Second},
+			Arrivals: &loadgen.Arrivals{Rate: ph.rate, MaxInFlight: 500},
+			Duration: ph.duration,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed := res.Sent - res.Succeeded - res.Unfinished
+		d := e.describe("scaled")
+		t.Logf("%s: %.1f req/s (%.0f per server minute), %d failed; desired %d, in service %d",
+			ph.name, res.Throughput(), res.Throughput()*60/speedup, failed, d.desired, d.current)
+		if failed > res.Sent/100 {
+			t.Errorf("%s: %d of %d requests failed (%s)", ph.name, failed, res.Sent, res.FirstError)
+		}
+		if d.desired != ph.wantAfter {
+			t.Errorf("after %s: desired %d instances, want %d", ph.name, d.desired, ph.wantAfter)
+		}
+	}
+
+	// Every change is a Successful activity, in order, and there is no other.
+	out, err := aas.DescribeScalingActivities(ctx, &applicationautoscaling.DescribeScalingActivitiesInput{
+		ServiceNamespace: aastypes.ServiceNamespaceSagemaker, ResourceId: aws.String(resource),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []string
+	for _, a := range slices.Backward(out.ScalingActivities) { // newest first
+		t.Logf("activity %s %s: %s (%s)", a.StatusCode, aws.ToString(a.Description), aws.ToString(a.Cause), aws.ToString(a.StatusMessage))
+		if a.StatusCode != aastypes.ScalingActivityStatusCodeSuccessful {
+			t.Errorf("activity %q is %s: %s", aws.ToString(a.Description), a.StatusCode, aws.ToString(a.StatusMessage))
+		}
+		changes = append(changes, aws.ToString(a.Description))
+	}
+	want := []string{"Setting desired instance count to 2.", "Setting desired instance count to 6.", "Setting desired instance count to 2."}
+	if !slices.Equal(changes, want) {
+		t.Errorf("activities\n%s\nwant\n%s", strings.Join(changes, "\n"), strings.Join(want, "\n"))
+	}
+	// The replicas are real processes: two remain.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(procsWithEnv(t, "INFERSCALE_TEST_MARKER="+marker)) != 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := len(procsWithEnv(t, "INFERSCALE_TEST_MARKER="+marker)); n != 2 {
+		t.Errorf("%d model server processes run, want 2", n)
+	}
+}
+
+type variantCounts struct{ desired, current int32 }
+
+// describe returns the desired and current instance counts of an
+// endpoint's only variant.
+func (e *hostEnv) describe(name string) variantCounts {
+	e.t.Helper()
+	out, err := e.sm.DescribeEndpoint(e.ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(name)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	v := out.ProductionVariants[0]
+	return variantCounts{aws.ToInt32(v.DesiredInstanceCount), aws.ToInt32(v.CurrentInstanceCount)}
+}
