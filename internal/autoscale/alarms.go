@@ -8,16 +8,22 @@ import (
 )
 
 // Target-tracking alarms, as AWS creates them: a high alarm above the
-// target for 3 of 3 one-minute datapoints (3 of 3 ten-second datapoints for
-// high-resolution metrics, which scale out faster) and a low alarm below 90%
-// of the target for 15 of 15 one-minute datapoints (high-resolution metrics
-// scale in at the same speed as standard ones). Their only action is the
+// target for 3 of 3 one-minute datapoints and a low alarm below 90% of the
+// target for 15 of 15 one-minute datapoints. Their only action is the
 // policy. A policy with DisableScaleIn has no low alarm.
+//
+// High-resolution metrics scale out faster and scale in at the same speed
+// as standard ones (AWS's words). AWS does not document their high alarm;
+// inferscale's fires on one ten-second datapoint above the target, so that
+// a traffic step leads to a decision within 10 to 20 seconds (BENCHMARKS.md)
+// where three datapoints would take 30 to 40. A burst that short costs an
+// early scale-out at most: scale-in still waits for 15 minutes below 90%.
 const (
-	highEvaluationPeriods = 3
-	lowEvaluationPeriods  = 15
-	standardPeriod        = 60
-	highResPeriod         = 10
+	highEvaluationPeriods        = 3
+	highResHighEvaluationPeriods = 1
+	lowEvaluationPeriods         = 15
+	standardPeriod               = 60
+	highResPeriod                = 10
 )
 
 // TrackedMetric is the metric a target-tracking policy tracks: one metric
@@ -109,7 +115,11 @@ func TargetTrackingAlarm(name, policyARN string, high bool, target float64, m Tr
 	threshold := target
 	if high {
 		spec.ComparisonOperator = "GreaterThanThreshold"
-		spec.EvaluationPeriods, spec.DatapointsToAlarm = highEvaluationPeriods, highEvaluationPeriods
+		n := int32(highEvaluationPeriods)
+		if m.HighResolution {
+			n = highResHighEvaluationPeriods
+		}
+		spec.EvaluationPeriods, spec.DatapointsToAlarm = n, n
 	} else {
 		threshold = ScaleInThreshold * target
 		spec.ComparisonOperator = "LessThanThreshold"

@@ -26,7 +26,7 @@ func TestTargetTrackingAlarm(t *testing.T) {
 	}{
 		{"invocations high", true, inv, "InvocationsPerInstance", "Sum", 60, 3, "GreaterThanThreshold", 70},
 		{"invocations low", false, inv, "InvocationsPerInstance", "Sum", 60, 15, "LessThanThreshold", 63},
-		{"concurrency high: 10-second datapoints", true, conc, "ConcurrentRequestsPerModel", "Average", 10, 3, "GreaterThanThreshold", 70},
+		{"concurrency high: one 10-second datapoint", true, conc, "ConcurrentRequestsPerModel", "Average", 10, 1, "GreaterThanThreshold", 70},
 		{"concurrency low: as standard metrics", false, conc, "ConcurrentRequestsPerModel", "Average", 60, 15, "LessThanThreshold", 63},
 	}
 	for _, tc := range tests {

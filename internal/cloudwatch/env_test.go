@@ -48,7 +48,7 @@ func newEnv(t *testing.T) *env {
 	e.store = st
 	t.Cleanup(func() { e.store.Close() })
 	e.metrics = metrics.New(metrics.Options{})
-	e.svc = &cloudwatch.Service{Store: st, Metrics: e.metrics, Now: e.clock}
+	e.svc = &cloudwatch.Service{Store: st, Metrics: e.metrics, Now: e.clock, EvaluationDelay: 3 * time.Second}
 	a := e.svc.NewAPI()
 	a.CheckOutput = true // every response must conform to the model
 	e.router = &api.Router{Now: e.clock}

@@ -8,15 +8,17 @@ import (
 	"time"
 
 	"github.com/inferscale/inferscale/internal/api"
+	"github.com/inferscale/inferscale/internal/clock"
 	"github.com/inferscale/inferscale/internal/metrics"
 	"github.com/inferscale/inferscale/internal/store"
-
-	"github.com/inferscale/inferscale/internal/clock"
 )
 
 // DefaultEvaluationDelay is how long after a period boundary the alarm
-// loop evaluates, unless Service.EvaluationDelay says otherwise.
-const DefaultEvaluationDelay = 3 * time.Second
+// loop evaluates, unless Service.EvaluationDelay says otherwise. Hosting
+// records each request's metrics in this process when it ends, so a period
+// is complete as soon as it is over; the delay only leaves room for
+// PutMetricData calls in flight.
+const DefaultEvaluationDelay = time.Second
 
 // actionTimeout bounds one alarm action.
 const actionTimeout = 30 * time.Second

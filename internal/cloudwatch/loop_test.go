@@ -309,7 +309,7 @@ func TestAlarmsSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.store = st
-	svc := &cloudwatch.Service{Store: st, Metrics: e.metrics}
+	svc := &cloudwatch.Service{Store: st, Metrics: e.metrics, EvaluationDelay: 3 * time.Second}
 	a, err := svc.DescribeAlarm(e.ctx, account, region, "cpu")
 	if err != nil {
 		t.Fatal(err)

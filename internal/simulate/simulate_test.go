@@ -60,7 +60,7 @@ func TestTargetTracking(t *testing.T) {
 	want := []struct {
 		from, to int
 		at       time.Time
-	}{{1, 2, at(3, 3)}, {2, 6, at(33, 3)}, {6, 2, at(105, 3)}}
+	}{{1, 2, at(3, 1)}, {2, 6, at(33, 1)}, {6, 2, at(105, 1)}}
 	if len(res.Activities) != len(want) {
 		t.Fatalf("activities %+v, want %d", res.Activities, len(want))
 	}
@@ -78,7 +78,7 @@ func TestTargetTracking(t *testing.T) {
 	if len(res.Minutes) != 240 || res.PeakInstances != 6 {
 		t.Errorf("%d minutes, peak %d", len(res.Minutes), res.PeakInstances)
 	}
-	// Instance-hours: 1 for 3m03s, 2 until 33m03s, 6 until 105m03s, 2 after.
+	// Instance-hours: 1 for 3m01s, 2 until 33m01s, 6 until 105m01s, 2 after.
 	wantHours := (1*3.05 + 2*30 + 6*72 + 2*(240-105.05)) / 60
 	if math.Abs(res.InstanceHours-wantHours) > 0.02 {
 		t.Errorf("%.3f instance-hours, want %.3f", res.InstanceHours, wantHours)
@@ -124,8 +124,8 @@ func TestStepScaling(t *testing.T) {
 	// 4000/min on 2 instances: 2000 per instance, 1150 over the threshold:
 	// +3 (to 5) two minutes after the step; 800 per instance is below the
 	// threshold, so nothing more.
-	if len(res.Activities) != 1 || res.Activities[0].From != 2 || res.Activities[0].To != 5 || !res.Activities[0].Time.Equal(at(32, 3)) {
-		t.Fatalf("activities %+v, want 2→5 at 00:32:03", res.Activities)
+	if len(res.Activities) != 1 || res.Activities[0].From != 2 || res.Activities[0].To != 5 || !res.Activities[0].Time.Equal(at(32, 1)) {
+		t.Fatalf("activities %+v, want 2→5 at 00:32:01", res.Activities)
 	}
 }
 
