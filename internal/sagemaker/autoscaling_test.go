@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
@@ -171,4 +173,157 @@ func (e *hostEnv) describe(name string) variantCounts {
 	}
 	v := out.ProductionVariants[0]
 	return variantCounts{aws.ToInt32(v.DesiredInstanceCount), aws.ToInt32(v.CurrentInstanceCount)}
+}
+
+// TestStepAndScheduledEndToEnd: a step policy run by a CloudWatch alarm on
+// InvocationsPerInstance scales out when a 4× load step breaches the
+// alarm, and a scheduled action at a local time in Europe/Berlin raises the
+// minimum capacity, which raises the capacity; the server's clock runs 30
+// times faster than real time.
+func TestStepAndScheduledEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs about 40 s")
+	}
+	marker := fmt.Sprintf("step-%d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	clk := isclock.NewAccelerated(time.Now(), speedup)
+	e := &hostEnv{t: t, ctx: ctx, dir: t.TempDir(),
+		opts:  hosting.Options{HealthInterval: 200 * time.Millisecond, LaunchBackoff: 100 * time.Millisecond},
+		clock: clk}
+	e.start()
+	t.Cleanup(func() { e.stop() })
+	cfg := e.awsConfig()
+	cfg.Region = api.DefaultRegion
+	e.sm = sagemaker.NewFromConfig(cfg, func(o *sagemaker.Options) { o.BaseEndpoint = aws.String(e.url) })
+	aas := applicationautoscaling.NewFromConfig(cfg, func(o *applicationautoscaling.Options) { o.BaseEndpoint = aws.String(e.url) })
+	cw := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = aws.String(e.url) })
+
+	e.createModel("ref", map[string]string{
+		"INFERSCALE_MODEL": "reference", "INFERSCALE_REFERENCE_SERVICE_TIME": "5ms", "INFERSCALE_REFERENCE_SLOTS": "8",
+		"INFERSCALE_TEST_MARKER": marker,
+	})
+	if _, err := e.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
+		EndpointConfigName: aws.String("stepped"), ProductionVariants: []types.ProductionVariant{variant("main", "ref", 1, 1)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("stepped"), EndpointConfigName: aws.String("stepped")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitInService("stepped")
+	const resource = "endpoint/stepped/variant/main"
+	ns, dim := aastypes.ServiceNamespaceSagemaker, aastypes.ScalableDimensionSageMakerVariantDesiredInstanceCount
+	if _, err := aas.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{
+		ServiceNamespace: ns, ScalableDimension: dim, ResourceId: aws.String(resource), MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(6),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// +2 instances when the alarm's value is at least 0 over its
+	// threshold, +3 from 300 over; the value is the largest of the
+	// datapoints evaluated (the first may be the minute of the step, half
+	// of it at the old load).
+	pol, err := aas.PutScalingPolicy(ctx, &applicationautoscaling.PutScalingPolicyInput{
+		PolicyName: aws.String("step-out"), PolicyType: aastypes.PolicyTypeStepScaling,
+		ServiceNamespace: ns, ScalableDimension: dim, ResourceId: aws.String(resource),
+		StepScalingPolicyConfiguration: &aastypes.StepScalingPolicyConfiguration{
+			AdjustmentType: aastypes.AdjustmentTypeChangeInCapacity, Cooldown: aws.Int32(120),
+			MetricAggregationType: aastypes.MetricAggregationTypeMaximum,
+			StepAdjustments: []aastypes.StepAdjustment{
+				{MetricIntervalLowerBound: aws.Float64(0), MetricIntervalUpperBound: aws.Float64(300), ScalingAdjustment: aws.Int32(2)},
+				{MetricIntervalLowerBound: aws.Float64(300), ScalingAdjustment: aws.Int32(3)},
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Above 200 invocations per instance per minute for 2 of 2 minutes.
+	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String("stepped-busy"), AlarmActions: []string{aws.ToString(pol.PolicyARN)},
+		Namespace: aws.String("AWS/SageMaker"), MetricName: aws.String("InvocationsPerInstance"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("EndpointName"), Value: aws.String("stepped")}, {Name: aws.String("VariantName"), Value: aws.String("main")}},
+		Statistic:  cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(2), Threshold: aws.Float64(200),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Twelve server minutes from now, local time in Berlin, the minimum
+	// becomes 4.
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	when := clk.Now().Add(12 * time.Minute).In(berlin)
+	if _, err := aas.PutScheduledAction(ctx, &applicationautoscaling.PutScheduledActionInput{
+		ScheduledActionName: aws.String("morning"), ServiceNamespace: ns, ScalableDimension: dim, ResourceId: aws.String(resource),
+		Schedule: aws.String("at(" + when.Format("2006-01-02T15:04:05") + ")"), Timezone: aws.String("Europe/Berlin"),
+		ScalableTargetAction: &aastypes.ScalableTargetAction{MinCapacity: aws.Int32(4)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// 150 per minute on 1 instance: below 200. Then 4×: 600 on 1, 400
+	// over the threshold: +3, to 4. On 4, 150 each: below again.
+	url := e.url + "/endpoints/stepped/invocations"
+	for _, ph := range []struct {
+		name        string
+		perMinute   float64
+		duration    time.Duration
+		wantDesired int32
+	}{
+		{"baseline", 150, 8 * time.Second, 1},
+		{"4x", 600, 12 * time.Second, 4},
+	} {
+		res, err := loadgen.Run(ctx, loadgen.Options{
+			Request:  loadgen.Request{URL: url, Payloads: []loadgen.Payload{{Body: []byte(`{"instances":[[1,2,3]]}`), ContentType: "application/json"}}, Timeout: 5 * time.Second},
+			Arrivals: &loadgen.Arrivals{Rate: ph.perMinute * speedup / 60, MaxInFlight: 500},
+			Duration: ph.duration,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if failed := res.Sent - res.Succeeded - res.Unfinished; failed > res.Sent/100 {
+			t.Errorf("%s: %d of %d requests failed (%s)", ph.name, failed, res.Sent, res.FirstError)
+		}
+		if d := e.describe("stepped"); d.desired != ph.wantDesired {
+			t.Errorf("after %s: desired %d, want %d", ph.name, d.desired, ph.wantDesired)
+		}
+	}
+	// Scale in by hand to 2 (as an operator would); the scheduled action
+	// then brings it back to its new minimum, 4.
+	if _, err := e.sm.UpdateEndpointWeightsAndCapacities(ctx, &sagemaker.UpdateEndpointWeightsAndCapacitiesInput{
+		EndpointName: aws.String("stepped"), DesiredWeightsAndCapacities: []types.DesiredWeightAndCapacity{{VariantName: aws.String("main"), DesiredInstanceCount: aws.Int32(2)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for clk.Now().Before(when.Add(time.Minute)) && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.describe("stepped").current != 4 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if d := e.describe("stepped"); d.desired != 4 || d.current != 4 {
+		t.Errorf("after the scheduled action: desired %d, in service %d, want 4", d.desired, d.current)
+	}
+	out, err := aas.DescribeScalingActivities(ctx, &applicationautoscaling.DescribeScalingActivitiesInput{ServiceNamespace: ns, ResourceId: aws.String(resource)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range slices.Backward(out.ScalingActivities) {
+		got = append(got, fmt.Sprintf("%s | %s | %s", aws.ToString(a.Description), aws.ToString(a.Cause), a.StatusCode))
+	}
+	want := []string{
+		"Setting desired instance count to 4. | monitor alarm stepped-busy in state ALARM triggered policy step-out | Successful",
+		"Setting min capacity to 4 | scheduled action name morning was triggered | Successful",
+		"Setting desired instance count to 4. | minimum capacity was set to 4 | Successful",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("activities\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := len(procsWithEnv(t, "INFERSCALE_TEST_MARKER="+marker)); n != 4 {
+		t.Errorf("%d model server processes run, want 4", n)
+	}
 }
