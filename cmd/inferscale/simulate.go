@@ -37,14 +37,14 @@ func (f *fileList) String() string     { return strings.Join(*f, ",") }
 func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
 
 func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
-	fs := newFlagSet(cio, "simulate", "--trace FILE (--policy FILE... | --resource-id ID) (--job NAME | --max-invocations N) [flags]")
+	fs := newFlagSet(cio, "simulate", "--trace FILE [--resource-id ID] [--policy FILE...] (--job NAME | --max-invocations N) [flags]")
 	var f clientFlags
 	f.register(fs, cio)
 	trace := fs.String("trace", "", "CSV of invocations per minute: VALUE or TIME,VALUE lines (TIME a minute number or RFC 3339); required")
 	var policies, alarms fileList
 	fs.Var(&policies, "policy", "a scaling policy as PutScalingPolicy takes it (JSON: PolicyName, PolicyType, ...Configuration); repeatable")
 	fs.Var(&alarms, "alarm", "a CloudWatch alarm as PutMetricAlarm takes it (JSON), whose AlarmActions name a step policy; repeatable")
-	resource := fs.String("resource-id", "", "read the scalable target's bounds and policies from the server (endpoint/E/variant/V)")
+	resource := fs.String("resource-id", "", "the variant simulated (endpoint/E/variant/V); without --policy, its scalable target's bounds and policies are read from the server")
 	minCap := fs.Int("min", -1, "minimum capacity (default: the target's, else 1)")
 	maxCap := fs.Int("max", -1, "maximum capacity (default: the target's, else 10)")
 	initial := fs.Int("initial", -1, "instances when the trace starts (default: the minimum)")
@@ -69,6 +69,7 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	case *trace == "":
 		return fmt.Errorf("%w: --trace is required", errUsage)
 	case len(policies) == 0 && *resource == "":
+		// Policies come from files or from the server's target.
 		return fmt.Errorf("%w: give --policy FILE or --resource-id ID", errUsage)
 	case *job == "" && *maxInv <= 0:
 		return fmt.Errorf("%w: give --job NAME or --max-invocations N (> 0)", errUsage)
@@ -96,18 +97,21 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	}
 	cfg.Variant = autoscale.Variant{Endpoint: "simulated", Variant: "AllTraffic"}
 
-	var client *apiClient
-	if *resource != "" || *job != "" {
-		if client, err = newAPIClient(ctx, f); err != nil {
-			return err
-		}
-	}
 	if *resource != "" {
 		v, ok := autoscale.ParseResourceID(*resource)
 		if !ok {
 			return fmt.Errorf("%w: --resource-id %q: want endpoint/ENDPOINT/variant/VARIANT", errUsage, *resource)
 		}
 		cfg.Variant = v
+	}
+	var client *apiClient
+	fromServer := len(policies) == 0
+	if fromServer || *job != "" {
+		if client, err = newAPIClient(ctx, f); err != nil {
+			return err
+		}
+	}
+	if fromServer {
 		if err := loadTarget(ctx, client, *resource, &cfg); err != nil {
 			return err
 		}
@@ -165,7 +169,11 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 		if err != nil {
 			return fmt.Errorf("write plot: %w", err)
 		}
-		title := fmt.Sprintf("%s: %d policies, %.0f invocations/min per instance", cfg.Variant.ResourceID(), len(cfg.Policies), cfg.Instance.MaxInvocations)
+		names := make([]string, len(cfg.Policies))
+		for i, p := range cfg.Policies {
+			names[i] = p.PolicyName
+		}
+		title := fmt.Sprintf("%s: policy %s, %.0f invocations/min per instance", cfg.Variant.ResourceID(), strings.Join(names, " + "), cfg.Instance.MaxInvocations)
 		err = simulate.WriteSVG(out, title, res)
 		if cerr := out.Close(); err == nil {
 			err = cerr

@@ -35,7 +35,8 @@ func WriteSVG(w io.Writer, title string, r *Result) error {
 		maxInst = max(maxInst, m.Instances, m.Desired)
 	}
 	yMax = niceCeil(yMax)
-	instMax := float64(niceCeil(float64(maxInst)))
+	// Whole instances on each of the five grid lines.
+	instMax := float64(5 * ((maxInst + 4) / 5))
 	innerW := float64(plotWidth - plotMarginL - plotMarginR)
 	x := func(i int) float64 { return plotMarginL + innerW*float64(i)/float64(n) }
 	y := func(v float64) float64 { return plotTop + plotHeight*(1-v/yMax) }
