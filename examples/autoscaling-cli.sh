@@ -15,52 +15,9 @@
 #
 # Needs go and the aws CLI. Exits non-zero when anything fails; the server,
 # the load and the temporary files are removed either way.
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-server_pid="" load_pid=""
+. "$(dirname "$0")/serve.sh"
+start_server
 
-cleanup() {
-	status=$?
-	for pid in "$load_pid" "$server_pid"; do
-		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-			kill -TERM "$pid"
-			wait "$pid" || true
-		fi
-	done
-	if [ "$status" -ne 0 ] && [ -f "$work/serve.log" ]; then
-		echo "--- server log (last 40 lines)" >&2
-		tail -n 40 "$work/serve.log" >&2
-	fi
-	rm -rf "$work"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-	echo "autoscaling-cli: $*" >&2
-	exit 1
-}
-
-echo "== build inferscale"
-(cd "$root" && go build -o "$work/inferscale" ./cmd/inferscale)
-
-echo "== start inferscale serve"
-"$work/inferscale" serve --data-dir "$work/data" --addr 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
-server_pid=$!
-addr=""
-for _ in $(seq 200); do
-	addr=$(sed -n 's/^listening on //p' "$work/serve.out")
-	[ -n "$addr" ] && break
-	kill -0 "$server_pid" 2>/dev/null || fail "inferscale serve exited"
-	sleep 0.1
-done
-[ -n "$addr" ] || fail "inferscale serve did not start listening"
-echo "listening on $addr"
-
-export AWS_ACCESS_KEY_ID=inferscale AWS_SECRET_ACCESS_KEY=inferscale AWS_DEFAULT_REGION=us-east-1
-export AWS_PAGER="" AWS_MAX_ATTEMPTS=1
 url="http://$addr"
 
 echo "== host the sample model as my-endpoint"
@@ -103,6 +60,7 @@ python3 -c 'import json; print(json.dumps({"instances": [[0.1] * 64]}))' >payloa
 "$work/inferscale" loadtest --url "$url/endpoints/my-endpoint/invocations" --rate 4 --duration 360s \
 	--payload payload.json --content-type application/json --quiet >load.out 2>&1 &
 load_pid=$!
+extra_pids=$load_pid
 start=$(date +%s)
 desired=1
 while [ "$desired" != 4 ]; do
@@ -126,7 +84,7 @@ echo "replica processes: $n"
 [ "$n" = 4 ] || fail "$n replica processes run, want 4"
 kill -TERM "$load_pid"
 wait "$load_pid" || true
-load_pid=""
+extra_pids=""
 
 echo "== compare it with a CPU policy on a day of traffic (inferscale simulate)"
 cat >config-cpu.json <<'EOF'

@@ -11,51 +11,9 @@
 #
 # Needs go and the aws CLI. Exits non-zero when anything fails; the server
 # and the temporary files are removed either way.
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-server_pid=""
+. "$(dirname "$0")/serve.sh"
+start_server
 
-cleanup() {
-	status=$?
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid"
-		wait "$server_pid" || true
-	fi
-	if [ "$status" -ne 0 ] && [ -f "$work/serve.log" ]; then
-		echo "--- server log (last 40 lines)" >&2
-		tail -n 40 "$work/serve.log" >&2
-	fi
-	rm -rf "$work"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-	echo "hosting-cli: $*" >&2
-	exit 1
-}
-
-echo "== build inferscale"
-(cd "$root" && go build -o "$work/inferscale" ./cmd/inferscale)
-
-echo "== start inferscale serve"
-"$work/inferscale" serve --data-dir "$work/data" --addr 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.log" &
-server_pid=$!
-addr=""
-for _ in $(seq 200); do
-	addr=$(sed -n 's/^listening on //p' "$work/serve.out")
-	[ -n "$addr" ] && break
-	kill -0 "$server_pid" 2>/dev/null || fail "inferscale serve exited"
-	sleep 0.1
-done
-[ -n "$addr" ] || fail "inferscale serve did not start listening"
-echo "listening on $addr"
-
-# Any credentials do: without --credentials the server checks no signature.
-export AWS_ACCESS_KEY_ID=inferscale AWS_SECRET_ACCESS_KEY=inferscale AWS_DEFAULT_REGION=us-east-1
-export AWS_PAGER="" AWS_MAX_ATTEMPTS=1
 sm() { aws --endpoint-url "http://$addr" sagemaker "$@"; }
 runtime() { aws --endpoint-url "http://$addr" sagemaker-runtime "$@"; }
 cw() { aws --endpoint-url "http://$addr" cloudwatch "$@"; }

@@ -129,24 +129,10 @@ var Codes = api.Codes{
 	api.KindInternal:      {Name: "InternalServiceException", Status: http.StatusInternalServerError},
 }
 
-var (
-	apiModelOnce sync.Once
-	apiModelSvc  *model.Service
-	apiModelErr  error
-)
-
-func apiModel() *model.Service {
-	apiModelOnce.Do(func() { apiModelSvc, apiModelErr = model.Load("application-autoscaling") })
-	if apiModelErr != nil {
-		panic(apiModelErr) // the embedded model is fixed: a bug
-	}
-	return apiModelSvc
-}
-
 // NewAPI returns the Application Auto Scaling api.Service with s's
 // operations registered.
 func (s *Service) NewAPI() *api.Service {
-	svc := api.NewService(apiModel())
+	svc := api.NewService(model.MustLoad("application-autoscaling"))
 	s.Register(svc)
 	return svc
 }

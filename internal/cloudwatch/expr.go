@@ -281,37 +281,31 @@ func (p *parser) expect(op string) error {
 	return nil
 }
 
-func (p *parser) or() (node, error) {
-	l, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		if _, ok := p.accept("||", "OR"); !ok {
-			return l, nil
-		}
-		r, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		l = binNode{op: "OR", l: l, r: r}
-	}
-}
+func (p *parser) or() (node, error)  { return p.chain(p.and, "OR", "||", "OR") }
+func (p *parser) and() (node, error) { return p.chain(p.not, "AND", "&&", "AND") }
+func (p *parser) add() (node, error) { return p.chain(p.mul, "", "+", "-") }
+func (p *parser) mul() (node, error) { return p.chain(p.unary, "", "*", "/") }
 
-func (p *parser) and() (node, error) {
-	l, err := p.not()
+// chain parses next (op next)*, left-associative, for the operators ops;
+// name, when set, is the operator recorded whichever spelling matched.
+func (p *parser) chain(next func() (node, error), name string, ops ...string) (node, error) {
+	l, err := next()
 	if err != nil {
 		return nil, err
 	}
 	for {
-		if _, ok := p.accept("&&", "AND"); !ok {
+		op, ok := p.accept(ops...)
+		if !ok {
 			return l, nil
 		}
-		r, err := p.not()
+		r, err := next()
 		if err != nil {
 			return nil, err
 		}
-		l = binNode{op: "AND", l: l, r: r}
+		if name != "" {
+			op = name
+		}
+		l = binNode{op: op, l: l, r: r}
 	}
 }
 
@@ -339,42 +333,6 @@ func (p *parser) cmp() (node, error) {
 		return binNode{op: op, l: l, r: r}, nil
 	}
 	return l, nil
-}
-
-func (p *parser) add() (node, error) {
-	l, err := p.mul()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		op, ok := p.accept("+", "-")
-		if !ok {
-			return l, nil
-		}
-		r, err := p.mul()
-		if err != nil {
-			return nil, err
-		}
-		l = binNode{op: op, l: l, r: r}
-	}
-}
-
-func (p *parser) mul() (node, error) {
-	l, err := p.unary()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		op, ok := p.accept("*", "/")
-		if !ok {
-			return l, nil
-		}
-		r, err := p.unary()
-		if err != nil {
-			return nil, err
-		}
-		l = binNode{op: op, l: l, r: r}
-	}
 }
 
 func (p *parser) unary() (node, error) {

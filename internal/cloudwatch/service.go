@@ -137,19 +137,9 @@ func isAPIError(err error) bool {
 
 func isInf(v float64) bool { return math.IsInf(v, 0) }
 
-var (
-	apiModelOnce sync.Once
-	apiModelSvc  *model.Service
-)
-
-func apiModel() *model.Service {
-	apiModelOnce.Do(func() { apiModelSvc = model.MustLoad("cloudwatch") })
-	return apiModelSvc
-}
-
 // NewAPI returns the CloudWatch api.Service with s's operations registered.
 func (s *Service) NewAPI() *api.Service {
-	svc := api.NewService(apiModel())
+	svc := api.NewService(model.MustLoad("cloudwatch"))
 	s.Register(svc)
 	return svc
 }
