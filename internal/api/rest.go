@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/inferscale/inferscale/internal/api/model"
 )
@@ -23,6 +26,12 @@ type RESTHandler func(ctx context.Context, req *Request, w http.ResponseWriter, 
 type restRoute struct {
 	op *model.Operation
 	h  RESTHandler
+	// in validates the input without the generic value tree when the
+	// operation's input allows it (see newFastInput); nil otherwise.
+	in *fastInput
+	// path matches the route's pattern without ServeMux, when it has only
+	// literal and single-segment labels (see newRESTPath); nil otherwise.
+	path *restPath
 }
 
 // Route registers a REST-JSON operation at the method and path of the
@@ -40,7 +49,7 @@ func (s *Service) Route(opName string, h RESTHandler) {
 	if _, dup := s.routes[pattern]; dup {
 		panic(fmt.Sprintf("api: %s route %s registered twice", s.Name, pattern))
 	}
-	s.routes[pattern] = &restRoute{op: op, h: h}
+	s.routes[pattern] = &restRoute{op: op, h: h, in: newFastInput(op.Input), path: newRESTPath(pattern)}
 }
 
 // muxPattern turns a smithy URI template into a ServeMux pattern: the query
@@ -83,31 +92,271 @@ func (rt *Router) restHandler(s *Service, route *restRoute) http.Handler {
 			http.Error(w, "api: REST route served outside Router.ServeHTTP", http.StatusInternalServerError)
 			return
 		}
-		x.r, x.svc, x.op = r, s, route.op.Name
-		body, id, ok := x.begin()
-		if !ok {
-			return
-		}
-		if err := validateREST(route.op.Input, r, body); err != nil {
+		x.r = r
+		rt.serveRoute(x, s, route)
+	})
+}
+
+// serveRoute serves a REST operation whose path values are set on x.r.
+func (rt *Router) serveRoute(x *exchange, s *Service, route *restRoute) {
+	x.svc, x.op = s, route.op.Name
+	body, id, ok := x.begin()
+	if !ok {
+		return
+	}
+	if !route.in.valid(x.r, body) {
+		if err := validateREST(route.op.Input, x.r, body); err != nil {
 			x.fail(err)
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
-		err := route.h(r.Context(), x.request(id), sw, body)
+	}
+	sw := &statusWriter{ResponseWriter: x.w}
+	err := route.h(x.r.Context(), x.request(id), sw, body)
+	switch {
+	case err != nil && sw.status == 0:
+		x.fail(err)
+	case err != nil:
+		// Too late for an error response; record it.
+		x.status, x.cause = sw.status, err
+	default:
+		x.status = sw.status
+		if x.status == 0 {
+			x.w.WriteHeader(http.StatusOK)
+			x.status = http.StatusOK
+		}
+	}
+}
+
+// fastInput validates the input of a REST operation whose members are all
+// strings bound to the path or to headers, besides a blob payload (as
+// SageMaker Runtime's InvokeEndpoint), without building the value tree that
+// validateREST builds: each member is validated on its own, which is what
+// validating the structure does, and values found valid are remembered,
+// except those of sensitive members. It only ever says "valid": anything
+// else goes to validateREST, which words the error.
+type fastInput struct {
+	members []fastMember
+	payload *model.Shape // a blob; nil if the input has no payload
+
+	mu    sync.Mutex // serialises additions to seen
+	seen  atomic.Pointer[map[fastValue]struct{}]
+	count atomic.Int32 // len(*seen)
+}
+
+type fastMember struct {
+	m        *model.Member
+	label    string // the path label; "" for a header
+	header   string // the canonical header name; "" for a label
+	required bool
+	remember bool // not sensitive: valid values may be remembered
+}
+
+// fastValue is a member (by index) and a value of it found valid.
+type fastValue struct {
+	member int
+	value  string
+}
+
+// maxFastValues bounds the values fastInput remembers.
+const maxFastValues = 1024
+
+// newFastInput returns the fast validator of in, or nil if in has members
+// it does not handle.
+func newFastInput(in *model.Shape) *fastInput {
+	if in == nil {
+		return nil
+	}
+	f := &fastInput{}
+	payload := in.Payload()
+	for _, m := range in.Members {
+		if m == payload {
+			if m.Shape.Type != model.TypeBlob {
+				return nil
+			}
+			f.payload = m.Shape
+			continue
+		}
+		name := m.LocationName
+		if name == "" {
+			name = m.Name
+		}
+		fm := fastMember{m: m, required: in.IsRequired(m.Name), remember: !m.Shape.Sensitive}
 		switch {
-		case err != nil && sw.status == 0:
-			x.fail(err)
-		case err != nil:
-			// Too late for an error response; record it.
-			x.status, x.cause = sw.status, err
+		case m.Shape.Type != model.TypeString:
+			return nil
+		case m.Location == "uri":
+			fm.label = name
+		case m.Location == "header":
+			fm.header = textproto.CanonicalMIMEHeaderKey(name)
 		default:
-			x.status = sw.status
-			if x.status == 0 {
-				w.WriteHeader(http.StatusOK)
-				x.status = http.StatusOK
+			return nil
+		}
+		f.members = append(f.members, fm)
+	}
+	if payload == nil && len(in.Members) > len(f.members) {
+		return nil
+	}
+	f.seen.Store(&map[fastValue]struct{}{})
+	return f
+}
+
+// valid reports whether the input of r is valid for sure; false means
+// "ask validateREST".
+func (f *fastInput) valid(r *http.Request, body []byte) bool {
+	if f == nil {
+		return false
+	}
+	seen := *f.seen.Load()
+	for i := range f.members {
+		fm := &f.members[i]
+		var v string
+		if fm.label != "" {
+			if v = r.PathValue(fm.label); v == "" {
+				if fm.required {
+					return false
+				}
+				continue
+			}
+		} else {
+			vals := r.Header[fm.header]
+			switch len(vals) {
+			case 0:
+				if fm.required {
+					return false
+				}
+				continue
+			case 1:
+				v = vals[0]
+			default:
+				v = strings.Join(vals, ",")
 			}
 		}
-	})
+		if fm.remember {
+			if _, ok := seen[fastValue{i, v}]; ok {
+				continue
+			}
+		}
+		if vs, err := fm.m.Shape.Validate(v); err != nil || len(vs) > 0 {
+			return false
+		}
+		if fm.remember {
+			f.remember(fastValue{i, v})
+		}
+	}
+	if f.payload != nil {
+		if vs, err := f.payload.Validate(body); err != nil || len(vs) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// remember adds a valid value to seen, copying the map: readers never lock.
+func (f *fastInput) remember(v fastValue) {
+	if f.count.Load() >= maxFastValues {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	old := *f.seen.Load()
+	if _, ok := old[v]; ok || len(old) >= maxFastValues {
+		return
+	}
+	m := make(map[fastValue]struct{}, len(old)+1)
+	for k := range old {
+		m[k] = struct{}{}
+	}
+	m[v] = struct{}{}
+	f.seen.Store(&m)
+	f.count.Store(int32(len(m)))
+}
+
+// restPath matches a ServeMux pattern made of literal segments and
+// single-segment labels ("POST /endpoints/{EndpointName}/invocations").
+type restPath struct {
+	method string
+	segs   []restSeg
+}
+
+type restSeg struct {
+	lit   string // a literal segment, or
+	label string // a label's name
+}
+
+// newRESTPath returns the matcher of pattern, or nil if it has other
+// parts (greedy labels, a host, a trailing slash, escapes).
+func newRESTPath(pattern string) *restPath {
+	method, path, ok := strings.Cut(pattern, " ")
+	if !ok || !strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") || strings.ContainsAny(path, "%$") {
+		return nil
+	}
+	p := &restPath{method: method}
+	for _, seg := range strings.Split(path[1:], "/") {
+		switch {
+		case seg == "" || seg == "." || seg == "..":
+			return nil
+		case strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}"):
+			name := seg[1 : len(seg)-1]
+			if name == "" || strings.HasSuffix(name, "...") || strings.ContainsAny(name, "{}") {
+				return nil
+			}
+			p.segs = append(p.segs, restSeg{label: name})
+		case strings.ContainsAny(seg, "{}"):
+			return nil
+		default:
+			p.segs = append(p.segs, restSeg{lit: seg})
+		}
+	}
+	return p
+}
+
+// maxFastLabels bounds the labels bind handles.
+const maxFastLabels = 4
+
+// bind reports whether r's method and path match p exactly, as ServeMux
+// would match them without redirecting, and if so sets the labels' values
+// on r. Paths with escapes or empty, "." or ".." segments do not match.
+func (p *restPath) bind(r *http.Request) bool {
+	if p == nil || r.Method != p.method {
+		return false
+	}
+	path := r.URL.EscapedPath()
+	if len(path) == 0 || path[0] != '/' || strings.IndexByte(path, '%') >= 0 {
+		return false
+	}
+	path = path[1:]
+	var vals [maxFastLabels]string
+	n := 0
+	for i, s := range p.segs {
+		seg := path
+		if j := strings.IndexByte(path, '/'); j >= 0 {
+			if i == len(p.segs)-1 {
+				return false // more segments than the pattern
+			}
+			seg, path = path[:j], path[j+1:]
+		} else if i < len(p.segs)-1 {
+			return false // fewer
+		}
+		if s.label == "" {
+			if seg != s.lit {
+				return false
+			}
+			continue
+		}
+		if seg == "" || seg == "." || seg == ".." || n == maxFastLabels {
+			return false
+		}
+		vals[n] = seg
+		n++
+	}
+	n = 0
+	for _, s := range p.segs {
+		if s.label != "" {
+			r.SetPathValue(s.label, vals[n])
+			n++
+		}
+	}
+	return true
 }
 
 // validateREST gathers the members bound to the path, headers, query string

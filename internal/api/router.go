@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -52,6 +54,15 @@ type Router struct {
 	queryMax  int64               // the largest MaxBodyBytes among them
 	rest      *http.ServeMux
 	nrest     int
+	// byPattern finds the REST routes that restPath can bind by their
+	// ServeMux pattern. Add replaces it rather than changing it.
+	byPattern map[string]restTarget
+}
+
+// restTarget is a REST route and its service.
+type restTarget struct {
+	svc   *Service
+	route *restRoute
 }
 
 // Add registers a service. Its target prefix and REST routes must not clash
@@ -79,12 +90,20 @@ func (rt *Router) Add(s *Service) error {
 	if len(s.routes) > 0 && rt.rest == nil {
 		rt.rest = http.NewServeMux()
 	}
+	byPattern := maps.Clone(rt.byPattern)
 	for pattern, route := range s.routes {
 		if err := registerRoute(rt.rest, pattern, rt.restHandler(s, route)); err != nil {
 			return fmt.Errorf("add service %s: %w", s.Name, err)
 		}
 		rt.nrest++
+		if route.path != nil {
+			if byPattern == nil {
+				byPattern = map[string]restTarget{}
+			}
+			byPattern[pattern] = restTarget{svc: s, route: route}
+		}
 	}
+	rt.byPattern = byPattern
 	if s.TargetPrefix != "" {
 		rt.byPrefix[s.TargetPrefix] = s
 	}
@@ -121,8 +140,10 @@ func (rt *Router) logger() *slog.Logger {
 	if rt.Logger != nil {
 		return rt.Logger
 	}
-	return slog.New(slog.DiscardHandler)
+	return discardLogger
 }
+
+var discardLogger = slog.New(slog.DiscardHandler)
 
 func (rt *Router) auth() Authenticator {
 	if rt.Auth != nil {
@@ -131,14 +152,33 @@ func (rt *Router) auth() Authenticator {
 	return ScopeAuth{}
 }
 
-// newUUID returns a random (version 4) UUID.
+// newUUID returns a random (version 4) UUID. Request IDs need to be
+// unique, not secret: the runtime's per-thread generator (ChaCha8, seeded
+// by the OS) serves them without a system call.
 func newUUID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+	var s [36]byte
+	j := 0
+	for i, c := range b {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			s[j] = '-'
+			j++
+		}
+		s[j], s[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
+		j += 2
+	}
+	return string(s[:])
 }
+
+const hexDigits = "0123456789abcdef"
+
+// headerRequestID is the canonical form of x-amzn-RequestId, the key
+// Header.Set would use.
+const headerRequestID = "X-Amzn-Requestid"
 
 // protocol is the wire protocol of one exchange.
 type protocol uint8
@@ -174,7 +214,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		x.id = newUUID()
 	}
-	w.Header().Set("x-amzn-RequestId", x.id)
+	w.Header()[headerRequestID] = []string{x.id}
 	defer x.log()
 
 	switch {
@@ -193,30 +233,14 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (x *exchange) log() {
+	elapsed := x.rt.now().Sub(x.start)
 	lvl := slog.LevelDebug
-	attrs := []slog.Attr{
-		slog.String("request_id", x.id),
-		slog.String("method", x.r.Method),
-		slog.String("path", x.r.URL.Path),
-		slog.Int("status", x.status),
-		slog.Duration("duration", x.rt.now().Sub(x.start)),
-	}
-	if x.svc != nil {
-		attrs = append(attrs, slog.String("service", x.svc.Name))
-	}
-	if x.op != "" {
-		attrs = append(attrs, slog.String("operation", x.op))
-	}
-	if x.code != "" {
-		attrs = append(attrs, slog.String("code", x.code))
-	}
 	if x.status >= 500 {
 		lvl = slog.LevelError
-		if x.cause != nil {
-			attrs = append(attrs, slog.String("error", x.cause.Error()))
-		}
 	}
-	x.rt.logger().LogAttrs(x.r.Context(), lvl, "api request", attrs...)
+	if log := x.rt.logger(); log.Enabled(x.r.Context(), lvl) {
+		x.logAt(log, lvl, elapsed)
+	}
 	if x.rt.Observe != nil {
 		// Only names the router knows, so that clients cannot make up
 		// label values.
@@ -227,8 +251,32 @@ func (x *exchange) log() {
 				operation = x.op
 			}
 		}
-		x.rt.Observe(service, operation, x.code, x.status, x.rt.now().Sub(x.start))
+		x.rt.Observe(service, operation, x.code, x.status, elapsed)
 	}
+}
+
+// logAt writes the request's log record.
+func (x *exchange) logAt(log *slog.Logger, lvl slog.Level, elapsed time.Duration) {
+	attrs := []slog.Attr{
+		slog.String("request_id", x.id),
+		slog.String("method", x.r.Method),
+		slog.String("path", x.r.URL.Path),
+		slog.Int("status", x.status),
+		slog.Duration("duration", elapsed),
+	}
+	if x.svc != nil {
+		attrs = append(attrs, slog.String("service", x.svc.Name))
+	}
+	if x.op != "" {
+		attrs = append(attrs, slog.String("operation", x.op))
+	}
+	if x.code != "" {
+		attrs = append(attrs, slog.String("code", x.code))
+	}
+	if x.status >= 500 && x.cause != nil {
+		attrs = append(attrs, slog.String("error", x.cause.Error()))
+	}
+	log.LogAttrs(x.r.Context(), lvl, "api request", attrs...)
 }
 
 // fail writes err as the protocol's error response.
@@ -335,6 +383,15 @@ func (x *exchange) send(status int, contentType string, body []byte) {
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, protocolError(CodeRequestTooLarge, "Request body of %d bytes exceeds the limit of %d bytes.", r.ContentLength, limit)
+	}
+	if n := r.ContentLength; n >= 0 && r.Body != nil {
+		// The length is known: one allocation, no copy. The server
+		// stops the body there.
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			return nil, protocolError(CodeSerialization, "Cannot read the request body: %v", err)
+		}
+		return b, nil
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
@@ -575,9 +632,17 @@ func (rt *Router) serveQuery(x *exchange) {
 func (rt *Router) serveREST(x *exchange) {
 	rt.mu.RLock()
 	mux := rt.rest
+	byPattern := rt.byPattern
 	rt.mu.RUnlock()
 	if mux != nil {
 		if _, pattern := mux.Handler(x.r); pattern != "" {
+			// The common case: the path is the pattern's with plain
+			// labels. The route is served at once, without a second
+			// match by ServeMux or a copy of the request.
+			if t, ok := byPattern[pattern]; ok && t.route.path.bind(x.r) {
+				rt.serveRoute(x, t.svc, t.route)
+				return
+			}
 			// The route's handler (restHandler) finds the exchange in the
 			// context; the mux sets the path values on this request.
 			x.r = x.r.WithContext(context.WithValue(x.r.Context(), exchangeKey{}, x))

@@ -1,7 +1,6 @@
 package hosting
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,9 +8,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/inferscale/inferscale/internal/httpwire"
 )
 
 // Limits of SageMaker's InvokeEndpoint.
@@ -100,14 +102,17 @@ type InvokeResponse struct {
 // CustomAttributes headers.
 func (r *InvokeResponse) Write(w http.ResponseWriter) error {
 	h := w.Header()
+	// One array for the header values.
+	vals := [...]string{r.ContentType, r.InvokedProductionVariant, r.CustomAttributes, strconv.Itoa(len(r.Body))}
+	vs := vals[:]
 	if r.ContentType != "" {
-		h["Content-Type"] = []string{r.ContentType}
+		h["Content-Type"] = vs[0:1:1]
 	}
-	h[HeaderInvokedVariant] = []string{r.InvokedProductionVariant}
+	h[HeaderInvokedVariant] = vs[1:2:2]
 	if r.CustomAttributes != "" {
-		h[HeaderCustomAttributes] = []string{r.CustomAttributes}
+		h[HeaderCustomAttributes] = vs[2:3:3]
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(r.Body))}
+	h["Content-Length"] = vs[3:4:4]
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(r.Body)
 	return err
@@ -147,11 +152,17 @@ type GatewayConfig struct {
 	ModelLoadTimeout time.Duration
 }
 
-// Gateway routes invocations to endpoints' instances over one shared pool of
-// keep-alive connections. It is safe for concurrent use.
+// Gateway routes invocations to endpoints' instances. Each instance has its
+// own pool of keep-alive connections, used by a lean HTTP/1.1 client that
+// does each exchange on the calling goroutine (see upstream). It is safe
+// for concurrent use.
 type Gateway struct {
+	// client and transport carry the model management requests of
+	// multi-model variants; invocations go over each instance's own pool
+	// (upstream).
 	client      *http.Client
 	transport   *http.Transport
+	maxIdle     int
 	timeout     time.Duration
 	loadTimeout time.Duration
 	rec         Recorder
@@ -174,19 +185,17 @@ func NewGateway(c GatewayConfig) *Gateway {
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:        0, // no global limit
-		MaxIdleConnsPerHost: c.MaxIdleConnsPerInstance,
+		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
-		// Bodies are at most 6 MB; bigger buffers save syscalls.
-		WriteBufferSize: 64 << 10,
-		ReadBufferSize:  64 << 10,
 	}
-	g := &Gateway{client: &http.Client{Transport: t}, transport: t, timeout: c.ModelTimeout, loadTimeout: c.ModelLoadTimeout, rec: c.Recorder}
+	g := &Gateway{client: &http.Client{Transport: t}, transport: t, maxIdle: c.MaxIdleConnsPerInstance, timeout: c.ModelTimeout, loadTimeout: c.ModelLoadTimeout, rec: c.Recorder}
 	g.models, _ = c.Recorder.(ModelRecorder)
 	return g
 }
 
-// Close drops idle connections.
+// Close drops the idle connections of model management requests. Those
+// of invocations belong to each instance and are closed when it stops.
 func (g *Gateway) Close() { g.transport.CloseIdleConnections() }
 
 // Invoke sends req to an instance of ep: of TargetVariant if set, else of a
@@ -211,11 +220,12 @@ func (g *Gateway) Invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest) 
 }
 
 func classOf(err error) StatusClass {
+	if err == nil {
+		return Status2XX
+	}
 	var me *ModelError
 	var ve *ValidationError
 	switch {
-	case err == nil:
-		return Status2XX
 	case errors.As(err, &me):
 		return StatusModelError
 	case errors.As(err, &ve):
@@ -272,6 +282,7 @@ func (g *Gateway) invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest, 
 				break
 			}
 			tried[attempt] = r
+			inv.InstancesInService = len(*v.ready.Load())
 			resp, err = g.invokeModel(ctx, v, r, m, hit, leader, req, inv)
 		} else {
 			if r = v.pick(tried[:attempt]); r == nil {
@@ -279,12 +290,13 @@ func (g *Gateway) invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest, 
 			}
 			tried[attempt] = r
 			inv.Instance = r.id
+			inv.InstancesInService = len(*v.ready.Load())
 			resp, err = g.call(ctx, v, r, req, inv)
 		}
 		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
 			return resp, err
 		}
-		inv.Instance = ""
+		inv.Instance, inv.InstancesInService = "", 0
 		lastErr = err // never reached the container: safe to try another
 	}
 	if lastErr != nil {
@@ -371,47 +383,41 @@ func randIntN(n int) int { return rand.IntN(n) }
 func (g *Gateway) call(ctx context.Context, v *Variant, r *replica, req *InvokeRequest, inv *Invocation) (*InvokeResponse, error) {
 	r.outstanding.Add(1)
 	defer r.outstanding.Add(-1)
-	return g.send(ctx, v, r, r.invURL, req, inv)
+	return g.send(ctx, v, r, "/invocations", req, inv)
 }
 
-// send posts an invocation to url on r and reads the model's answer.
-func (g *Gateway) send(ctx context.Context, v *Variant, r *replica, url string, req *InvokeRequest, inv *Invocation) (*InvokeResponse, error) {
-	ctx, cancel := context.WithTimeout(ctx, g.timeout)
-	defer cancel()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(req.Body))
-	if err != nil {
-		return nil, fmt.Errorf("invoke %s: %w", r.id, err)
-	}
-	if req.ContentType != "" {
-		hreq.Header["Content-Type"] = []string{req.ContentType}
-	}
-	if req.Accept != "" {
-		hreq.Header["Accept"] = []string{req.Accept}
-	}
-	if req.CustomAttributes != "" {
-		hreq.Header[HeaderCustomAttributes] = []string{req.CustomAttributes}
-	}
-	if req.TargetModel != "" {
-		hreq.Header[HeaderTargetModel] = []string{req.TargetModel}
+// send posts an invocation to path on r and reads the model's answer.
+func (g *Gateway) send(ctx context.Context, v *Variant, r *replica, path string, req *InvokeRequest, inv *Invocation) (*InvokeResponse, error) {
+	for _, h := range [...]string{req.ContentType, req.Accept, req.CustomAttributes, req.TargetModel} {
+		if !validHeaderValue(h) {
+			return nil, &ValidationError{Message: fmt.Sprintf("Request header value %q has a control character.", h)}
+		}
 	}
 	sent := time.Now()
-	resp, err := g.client.Do(hreq)
-	if err != nil {
-		inv.ModelLatencyMicros = time.Since(sent).Microseconds()
-		return nil, g.failure(ctx, v, r, err)
+	deadline := sent.Add(g.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-	body, err := readBody(resp)
+	resp, err := r.up.do(ctx, &upRequest{
+		path: path, body: req.Body, contentType: req.ContentType, accept: req.Accept,
+		customAttributes: req.CustomAttributes, targetModel: req.TargetModel,
+	}, sent, deadline, g.maxIdle)
 	inv.ModelLatencyMicros = time.Since(sent).Microseconds()
 	if err != nil {
+		if d, ok := ctx.Deadline(); ok && !d.After(deadline) && errors.Is(err, os.ErrDeadlineExceeded) {
+			// The caller's deadline passed: the connection's timer may
+			// fire before ctx's, which is due now. Callers check ctx.
+			<-ctx.Done()
+		}
 		return nil, g.failure(ctx, v, r, err)
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &ModelError{Variant: v.name, Instance: r.id, OriginalStatusCode: resp.StatusCode, OriginalMessage: string(body)}
+	if resp.status < 200 || resp.status > 299 {
+		return nil, &ModelError{Variant: v.name, Instance: r.id, OriginalStatusCode: resp.status, OriginalMessage: string(resp.body)}
 	}
 	return &InvokeResponse{
-		Body:                     body,
-		ContentType:              resp.Header.Get("Content-Type"),
-		CustomAttributes:         resp.Header.Get(HeaderCustomAttributes),
+		Body:                     resp.body,
+		ContentType:              resp.contentType,
+		CustomAttributes:         resp.customAttributes,
 		InvokedProductionVariant: v.name,
 	}, nil
 }
@@ -423,12 +429,15 @@ func (g *Gateway) failure(ctx context.Context, v *Variant, r *replica, err error
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("invoke %s: %w", r.id, err)
-	case errors.Is(context.Cause(ctx), context.DeadlineExceeded) && !errors.Is(err, errTooLarge):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded),
+		ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded):
 		// Our timeout, or the caller's deadline: both mean the model was
 		// too slow.
 		return &ModelError{Variant: v.name, Instance: r.id, OriginalMessage: fmt.Sprintf("Your invocation timed out while waiting for a response from container %s.", r.id)}
 	case ctx.Err() != nil:
 		return fmt.Errorf("invoke %s: %w", r.id, ctx.Err())
+	case errors.Is(err, httpwire.ErrTooLarge):
+		err = errTooLarge
 	}
 	return &ModelError{Variant: v.name, Instance: r.id, OriginalMessage: err.Error()}
 }

@@ -46,6 +46,10 @@ type Invocation struct {
 	// ModelLoadingWaitMicros.
 	OverheadLatencyMicros int64
 	Class                 StatusClass
+	// InstancesInService is how many instances the variant had in service
+	// when one was chosen (0 when none was): InvocationsPerInstance counts
+	// 1/InstancesInService per invocation.
+	InstancesInService int
 
 	// TargetModel is the model a multi-model invocation named; empty for
 	// a single-model one.

@@ -283,7 +283,7 @@ func (g *Gateway) invokeModel(ctx context.Context, v *Variant, r *replica, m *ca
 		}
 		inv.Instance = r.id
 		inv.ModelCacheHit = hit && attempt == 0
-		resp, err := g.send(ctx, v, r, r.url+"/models/"+m.name+"/invoke", req, inv)
+		resp, err := g.send(ctx, v, r, "/models/"+m.name+"/invoke", req, inv)
 		r.models.release(m)
 		var me *ModelError
 		if attempt > 0 || !errors.As(err, &me) || me.OriginalStatusCode != http.StatusNotFound {

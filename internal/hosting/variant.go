@@ -165,8 +165,8 @@ type replica struct {
 	id          string
 	inst        backend.Instance
 	url         string // inst.URL()
-	invURL      string // url+"/invocations"
 	pingURL     string
+	up          *upstream // carries invocations
 	done        <-chan struct{}
 	started     time.Time
 	outstanding atomic.Int64
@@ -432,7 +432,7 @@ func (v *Variant) Run(ctx context.Context) error {
 			u := res.inst.URL()
 			r := &replica{
 				seq: res.seq, id: fmt.Sprintf("%s-%d", v.name, res.seq), inst: res.inst,
-				url: u, invURL: u + "/invocations", pingURL: u + "/ping", done: res.inst.Done(),
+				url: u, pingURL: u + "/ping", up: newUpstream(u), done: res.inst.Done(),
 				started: now, healthy: true,
 			}
 			if v.multi != nil {
@@ -459,7 +459,9 @@ func (v *Variant) Run(ctx context.Context) error {
 
 		case <-tick:
 			tick = clock.After(v.opts.HealthInterval)
+			wall := time.Now() // of the connections' use, not the loop's clock
 			for _, r := range replicas {
+				r.up.closeIdle(wall)
 				if r.healthy && !r.checking {
 					r.checking = true
 					wg.Go(func() {
@@ -528,6 +530,9 @@ func (v *Variant) stopReplica(ctx context.Context, r *replica, drain bool) {
 		for r.outstanding.Load() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 			time.Sleep(10 * time.Millisecond)
 		}
+	}
+	if r.up != nil {
+		r.up.close()
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.opts.StopTimeout)
 	defer cancel()

@@ -43,7 +43,7 @@ func BenchmarkResponseParser(b *testing.B) {
 	b.SetBytes(int64(len(resp)))
 	for b.Loop() {
 		p.reset(false)
-		if _, err := p.advance(resp); err != nil || !p.done() {
+		if _, err := p.Advance(resp); err != nil || !p.Done() {
 			b.Fatal(err)
 		}
 	}

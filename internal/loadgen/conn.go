@@ -58,7 +58,7 @@ func (c *clientConn) roundTrip(ctx context.Context, req []byte, deadline time.Ti
 		}
 		status, got, err := c.exchange(req)
 		if err == nil {
-			if c.resp.close {
+			if c.resp.Close {
 				c.close()
 			} else {
 				c.reused = true
@@ -109,13 +109,13 @@ func (c *clientConn) exchange(req []byte) (status int, got bool, err error) {
 	for {
 		if c.r < c.w {
 			got = true
-			n, err := c.resp.advance(c.buf[c.r:c.w])
+			n, err := c.resp.Advance(c.buf[c.r:c.w])
 			c.r += n
 			if err != nil {
 				return 0, got, err
 			}
-			if c.resp.done() {
-				return c.resp.status, got, nil
+			if c.resp.Done() {
+				return c.resp.Status, got, nil
 			}
 		}
 		// Make room: drop consumed bytes, grow for a long header block.
@@ -142,8 +142,8 @@ func (c *clientConn) exchange(req []byte) (status int, got bool, err error) {
 				continue // parse what came with the error first
 			}
 			if err == io.EOF {
-				if c.r == c.w && c.resp.eof() {
-					return c.resp.status, true, nil
+				if c.r == c.w && c.resp.EOF() {
+					return c.resp.Status, true, nil
 				}
 				return 0, got, fmt.Errorf("read response: %w", io.ErrUnexpectedEOF)
 			}

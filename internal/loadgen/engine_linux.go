@@ -432,7 +432,7 @@ func (l *evloop) read(u *euser, closing bool) {
 			l.fail(u, fmt.Errorf("read response: %w", err))
 			return
 		case n == 0:
-			if u.r == u.w && u.resp.eof() {
+			if u.r == u.w && u.resp.EOF() {
 				l.complete(u)
 			} else {
 				l.fail(u, fmt.Errorf("read response: %w", io.ErrUnexpectedEOF))
@@ -441,13 +441,13 @@ func (l *evloop) read(u *euser, closing bool) {
 		}
 		u.w += n
 		u.got = true
-		used, perr := u.resp.advance(u.buf[u.r:u.w])
+		used, perr := u.resp.Advance(u.buf[u.r:u.w])
 		u.r += used
 		if perr != nil {
 			l.fail(u, perr)
 			return
 		}
-		if u.resp.done() {
+		if u.resp.Done() {
 			l.complete(u)
 			return
 		}
@@ -460,12 +460,12 @@ func (l *evloop) read(u *euser, closing bool) {
 // complete records a response and starts the next request.
 func (l *evloop) complete(u *euser) {
 	latency := time.Since(u.start)
-	class := classify(u.resp.status, nil)
+	class := classify(u.resp.Status, nil)
 	if class != cOK {
-		l.e.r.recordFailure(nil, u.resp.status, u.resp.snippet)
+		l.e.r.recordFailure(nil, u.resp.Status, u.resp.snippet())
 	}
 	l.sh.finish(class, latency)
-	if u.resp.close {
+	if u.resp.Close {
 		l.closeConn(u)
 	} else {
 		u.reused = true

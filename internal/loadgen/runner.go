@@ -294,7 +294,7 @@ func (r *runner) serve(w *worker, intended time.Time) {
 		class = cUnfinished
 	}
 	if class != cOK && class != cUnfinished {
-		r.recordFailure(err, status, w.c.resp.snippet)
+		r.recordFailure(err, status, w.c.resp.snippet())
 	}
 	w.sh.finish(class, latency)
 }

@@ -7,8 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
+
+	"github.com/inferscale/inferscale/internal/httpwire"
 )
 
 // target is a parsed Request: where to connect and the exact bytes of each
@@ -18,9 +19,6 @@ type target struct {
 	head     bool     // HEAD requests: responses carry no body
 	requests [][]byte // one per payload, in order
 }
-
-// maxHeaderBytes bounds a response's status line and header block.
-const maxHeaderBytes = 64 << 10
 
 // newTarget validates r and serialises one HTTP/1.1 request per payload.
 func newTarget(r Request) (*target, error) {
@@ -113,297 +111,26 @@ func validToken(s string) bool {
 	return true
 }
 
-// errProtocol marks a response that is not valid HTTP/1.x.
-var errProtocol = errors.New("malformed response")
-
-func protocolErr(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", errProtocol, fmt.Sprintf(format, a...))
-}
-
-// Parser states.
-const (
-	stHeader    = iota // status line and headers
-	stBody             // remain bytes of a Content-Length body
-	stUntilEOF         // body delimited by the connection closing
-	stChunkSize        // a chunk-size line
-	stChunkData        // remain bytes of chunk data
-	stChunkCRLF        // the CRLF after chunk data
-	stTrailer          // trailer lines up to the empty line
-	stDone
-)
-
 // snippetLen bounds the body bytes kept from a failed response.
 const snippetLen = 200
 
-// response is an incremental HTTP/1.x response parser. It consumes bytes
-// from a buffer as they arrive and never needs a partial line to be kept
-// anywhere but in that buffer, so it suits both blocking and non-blocking
-// connections. Body bytes are discarded, except the first snippetLen bytes
-// of a non-2xx response.
-type response struct {
-	head    bool // the request was HEAD
-	state   int
-	status  int
-	remain  int64
-	close   bool // the server will close the connection after this response
-	scanned int  // header bytes already searched for the blank line
-	snippet []byte
-}
+// response parses the responses of one connection, keeping the first
+// snippetLen bytes of each body for the failure report of a non-2xx one.
+type response struct{ httpwire.Response }
 
-// reset prepares p for the next response on a connection.
+// reset prepares p for the next response on its connection.
 func (p *response) reset(head bool) {
-	p.head = head
-	p.state = stHeader
-	p.status = 0
-	p.remain = 0
-	p.close = false
-	p.scanned = 0
-	p.snippet = p.snippet[:0]
+	p.KeepBody = snippetLen
+	p.Reset(head)
 }
 
-// done reports whether a whole response has been parsed.
-func (p *response) done() bool { return p.state == stDone }
+// snippet returns the body bytes kept.
+func (p *response) snippet() []byte { return p.Body }
 
-// advance consumes what it can of b and returns how many bytes it used.
-// It returns when the response is complete, when b holds no complete unit
-// (the caller then reads more and calls again with the unconsumed bytes
-// first), or on a protocol error.
-func (p *response) advance(b []byte) (int, error) {
-	n := 0
-	for n < len(b) || p.state == stDone {
-		switch p.state {
-		case stDone:
-			return n, nil
-		case stHeader:
-			used, err := p.parseHeader(b[n:])
-			if err != nil || used == 0 {
-				return n, err
-			}
-			n += used
-		case stBody, stChunkData:
-			k := int64(len(b) - n)
-			if k > p.remain {
-				k = p.remain
-			}
-			p.keep(b[n : n+int(k)])
-			n += int(k)
-			p.remain -= k
-			if p.remain == 0 {
-				if p.state == stBody {
-					p.state = stDone
-				} else {
-					p.state = stChunkCRLF
-				}
-			}
-		case stUntilEOF:
-			p.keep(b[n:])
-			n = len(b)
-		case stChunkCRLF:
-			if len(b)-n < 2 {
-				return n, nil
-			}
-			if b[n] != '\r' || b[n+1] != '\n' {
-				return n, protocolErr("missing CRLF after chunk")
-			}
-			n += 2
-			p.state = stChunkSize
-		case stChunkSize:
-			i := bytes.IndexByte(b[n:], '\n')
-			if i < 0 {
-				if len(b)-n > 1024 {
-					return n, protocolErr("chunk size line too long")
-				}
-				return n, nil
-			}
-			line := bytes.TrimRight(b[n:n+i], "\r")
-			if j := bytes.IndexByte(line, ';'); j >= 0 { // chunk extensions
-				line = line[:j]
-			}
-			size, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
-			if err != nil || size < 0 {
-				return n, protocolErr("bad chunk size %q", line)
-			}
-			n += i + 1
-			if size == 0 {
-				p.state = stTrailer
-			} else {
-				p.remain = size
-				p.state = stChunkData
-			}
-		case stTrailer:
-			i := bytes.IndexByte(b[n:], '\n')
-			if i < 0 {
-				if len(b)-n > maxHeaderBytes {
-					return n, protocolErr("trailer too long")
-				}
-				return n, nil
-			}
-			empty := i == 0 || (i == 1 && b[n] == '\r')
-			n += i + 1
-			if empty {
-				p.state = stDone
-			}
-		}
-	}
-	return n, nil
-}
+// maxHeaderBytes bounds a response's status line and header block.
+const maxHeaderBytes = httpwire.MaxHeaderBytes
 
-// eof tells the parser that the connection closed; it returns whether that
-// completed the response.
-func (p *response) eof() bool {
-	if p.state == stUntilEOF {
-		p.state = stDone
-		p.close = true
-		return true
-	}
-	return p.state == stDone
-}
+// errProtocol marks a response that is not valid HTTP/1.x.
+var errProtocol = httpwire.ErrProtocol
 
-func (p *response) keep(b []byte) {
-	if p.status >= 200 && p.status < 300 {
-		return
-	}
-	if room := snippetLen - len(p.snippet); room > 0 {
-		if len(b) > room {
-			b = b[:room]
-		}
-		p.snippet = append(p.snippet, b...)
-	}
-}
-
-// parseHeader parses the status line and headers if b holds all of them,
-// returning the bytes used (0 when more are needed).
-func (p *response) parseHeader(b []byte) (int, error) {
-	from := p.scanned - 3
-	if from < 0 {
-		from = 0
-	}
-	i := bytes.Index(b[from:], crlfcrlf)
-	if i < 0 {
-		if len(b) > maxHeaderBytes {
-			return 0, protocolErr("header block over %d bytes", maxHeaderBytes)
-		}
-		p.scanned = len(b)
-		return 0, nil
-	}
-	end := from + i + 4
-	hdr := b[:end-2] // each line ends in CRLF
-
-	// Status line: HTTP/1.x SP 3DIGIT [SP reason]
-	eol := bytes.IndexByte(hdr, '\n')
-	line := hdr[:eol]
-	if len(line) < 13 || string(line[:7]) != "HTTP/1." || line[8] != ' ' {
-		return 0, protocolErr("bad status line %q", truncate(line, 60))
-	}
-	http10 := line[7] == '0'
-	st := 0
-	for _, c := range line[9:12] {
-		if c < '0' || c > '9' {
-			return 0, protocolErr("bad status line %q", truncate(line, 60))
-		}
-		st = st*10 + int(c-'0')
-	}
-	p.status = st
-	p.close = http10
-
-	length := int64(-1)
-	chunked := false
-	for rest := hdr[eol+1:]; len(rest) > 0; {
-		j := bytes.IndexByte(rest, '\n')
-		line := rest[:j]
-		rest = rest[j+1:]
-		if len(line) > 0 && line[len(line)-1] == '\r' {
-			line = line[:len(line)-1]
-		}
-		c := bytes.IndexByte(line, ':')
-		if c <= 0 {
-			return 0, protocolErr("bad header line %q", truncate(line, 60))
-		}
-		// Only Content-Length, Connection and Transfer-Encoding matter.
-		if f := line[0] | 0x20; f != 'c' && f != 't' {
-			continue
-		}
-		name, val := line[:c], bytes.TrimSpace(line[c+1:])
-		switch {
-		case asciiEqualFold(name, "content-length"):
-			v, err := strconv.ParseInt(string(val), 10, 64)
-			if err != nil || v < 0 {
-				return 0, protocolErr("bad Content-Length %q", val)
-			}
-			length = v
-		case asciiEqualFold(name, "transfer-encoding"):
-			chunked = hasToken(val, "chunked")
-		case asciiEqualFold(name, "connection"):
-			if hasToken(val, "close") {
-				p.close = true
-			} else if hasToken(val, "keep-alive") {
-				p.close = false
-			}
-		}
-	}
-	switch {
-	case p.head || st/100 == 1 || st == 204 || st == 304:
-		p.state = stDone
-	case chunked:
-		p.state = stChunkSize
-	case length >= 0:
-		p.remain = length
-		p.state = stBody
-		if length == 0 {
-			p.state = stDone
-		}
-	default:
-		p.state = stUntilEOF
-		p.close = true
-	}
-	if st/100 == 1 && st != 101 {
-		// An interim response (100 Continue): the real one follows.
-		p.reset(p.head)
-	}
-	return end, nil
-}
-
-var crlfcrlf = []byte("\r\n\r\n")
-
-func truncate(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[:n]
-	}
-	return b
-}
-
-// asciiEqualFold reports whether b equals the lower-case ASCII string s,
-// ignoring case.
-func asciiEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// hasToken reports whether the comma-separated list v contains token t
-// (lower case), ignoring case.
-func hasToken(v []byte, t string) bool {
-	for len(v) > 0 {
-		i := bytes.IndexByte(v, ',')
-		var item []byte
-		if i < 0 {
-			item, v = v, nil
-		} else {
-			item, v = v[:i], v[i+1:]
-		}
-		if asciiEqualFold(bytes.TrimSpace(item), t) {
-			return true
-		}
-	}
-	return false
-}
+func protocolErr(format string, a ...any) error { return httpwire.ProtocolError(format, a...) }

@@ -19,6 +19,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -305,6 +306,51 @@ func (s *Store) PutBatch(ns string, dims []Dimension, t time.Time, samples []Sam
 		}
 	}
 	return nil
+}
+
+// Handle is one series, resolved once for a writer that puts samples into
+// it again and again (such as a variant's per-request metrics): Put skips
+// sorting the dimensions, hashing the key and finding the series. It stays
+// valid when Evict drops the series: the next Put creates it again. It is
+// safe for concurrent use.
+type Handle struct {
+	s        *Store
+	ns, name string
+	dims     []Dimension // sorted
+	unit     string
+	sr       atomic.Pointer[series]
+}
+
+// Handle returns a handle on the series of ns, name and dims, whose samples
+// are in unit. The series is created by the first Put, as Store.Put would.
+func (s *Store) Handle(ns, name string, dims []Dimension, unit string) (*Handle, error) {
+	dims = slices.Clone(sortedDims(dims))
+	if err := validKey(ns, name, dims); err != nil {
+		return nil, err
+	}
+	return &Handle{s: s, ns: ns, name: name, dims: dims, unit: unit}, nil
+}
+
+// Put records one raw sample taken at t, as Store.Put does.
+func (h *Handle) Put(value float64, t time.Time) error {
+	if err := validValue(value); err != nil {
+		return fmt.Errorf("put %s %s: %w", h.ns, h.name, err)
+	}
+	ts := t.Unix()
+	set := StatisticSet{1, value, value, value}
+	if sr := h.sr.Load(); sr != nil && sr.add(ts, h.unit, set, value, 1, value >= 0) {
+		return nil
+	}
+	for {
+		sr, err := h.s.getOrCreate(h.ns, h.name, h.dims)
+		if err != nil {
+			return fmt.Errorf("put %s %s: %w", h.ns, h.name, err)
+		}
+		h.sr.Store(sr)
+		if sr.add(ts, h.unit, set, value, 1, value >= 0) {
+			return nil
+		}
+	}
 }
 
 // PutStatistics records a pre-aggregated statistic set. As in CloudWatch,

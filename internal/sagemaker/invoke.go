@@ -5,6 +5,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/textproto"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/inferscale/inferscale/internal/api"
@@ -48,24 +51,42 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	if ep == nil || rt == nil {
 		return api.Errorf(api.KindNotFound, "Endpoint %s of account %s not found.", name, req.Account)
 	}
-	payload, err := hosting.ReadPayload(bytes.NewReader(body))
-	if err != nil {
+	if len(body) > hosting.MaxPayloadBytes {
+		// The router read up to its own, larger limit.
+		_, err := hosting.ReadPayload(bytes.NewReader(body))
 		return hostingError(err)
 	}
 	h := req.HTTP.Header
 	resp, err := rt.gateway.Invoke(ctx, ep, &hosting.InvokeRequest{
-		Body:             payload,
-		ContentType:      h.Get("Content-Type"),
-		Accept:           h.Get("Accept"),
-		CustomAttributes: h.Get(hosting.HeaderCustomAttributes),
-		TargetVariant:    h.Get(hosting.HeaderTargetVariant),
-		TargetModel:      h.Get(hosting.HeaderTargetModel),
+		Body:             body,
+		ContentType:      first(h, "Content-Type"),
+		Accept:           first(h, "Accept"),
+		CustomAttributes: first(h, keyCustomAttributes),
+		TargetVariant:    first(h, keyTargetVariant),
+		TargetModel:      first(h, keyTargetModel),
 		RequestID:        req.RequestID,
 	})
 	if err != nil {
 		return hostingError(err)
 	}
 	return resp.Write(w)
+}
+
+// Canonical forms of the InvokeEndpoint headers, as http.Header keys them:
+// looked up directly rather than canonicalised per request.
+var (
+	keyCustomAttributes = textproto.CanonicalMIMEHeaderKey(hosting.HeaderCustomAttributes)
+	keyTargetVariant    = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetVariant)
+	keyTargetModel      = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetModel)
+)
+
+// first returns the first value of a header by its canonical key, as
+// http.Header.Get does.
+func first(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // Namespaces and dimensions of the endpoint metrics, as CloudWatch names
@@ -105,12 +126,89 @@ type invocationMetrics struct {
 	now   func() time.Time
 	log   *slog.Logger
 	m     *endpointManager
+
+	// series holds the invocation metrics' series of each endpoint and
+	// variant, resolved once; replaced, never changed, under seriesMu.
+	series   atomic.Pointer[map[variantKey]*variantSeries]
+	seriesMu sync.Mutex
+}
+
+// variantKey names the invocation metrics of a variant; Variant is empty
+// for requests that reached none.
+type variantKey struct{ endpoint, variant string }
+
+// variantSeries are the invocation metrics of a variant.
+type variantSeries struct {
+	errors4XX, errors5XX, modelErrors         *metrics.Handle
+	invocations, perInstance, modelLatency    *metrics.Handle
+	overhead, modelCacheHit, modelLoadingWait *metrics.Handle
+}
+
+// maxVariantSeries bounds the variants whose series are kept resolved;
+// past it the cache starts over.
+const maxVariantSeries = 4096
+
+// seriesOf returns the series of an endpoint and variant.
+func (r *invocationMetrics) seriesOf(endpoint, variant string) (*variantSeries, error) {
+	k := variantKey{endpoint, variant}
+	if m := r.series.Load(); m != nil {
+		if vs := (*m)[k]; vs != nil {
+			return vs, nil
+		}
+	}
+	dims := []metrics.Dimension{{Name: dimEndpoint, Value: endpoint}}
+	if variant != "" {
+		dims = append(dims, metrics.Dimension{Name: dimVariant, Value: variant})
+	}
+	vs := &variantSeries{}
+	for _, h := range []struct {
+		p          **metrics.Handle
+		name, unit string
+	}{
+		{&vs.errors4XX, "Invocation4XXErrors", "Count"},
+		{&vs.errors5XX, "Invocation5XXErrors", "Count"},
+		{&vs.modelErrors, "InvocationModelErrors", "Count"},
+		{&vs.invocations, "Invocations", "Count"},
+		{&vs.perInstance, "InvocationsPerInstance", "Count"},
+		{&vs.modelLatency, "ModelLatency", "Microseconds"},
+		{&vs.overhead, "OverheadLatency", "Microseconds"},
+		{&vs.modelCacheHit, "ModelCacheHit", "None"},
+		{&vs.modelLoadingWait, "ModelLoadingWaitTime", "Microseconds"},
+	} {
+		var err error
+		if *h.p, err = r.store.Handle(metricsNamespace, h.name, dims, h.unit); err != nil {
+			return nil, err
+		}
+	}
+	r.seriesMu.Lock()
+	defer r.seriesMu.Unlock()
+	var next map[variantKey]*variantSeries
+	if old := r.series.Load(); old != nil && len(*old) < maxVariantSeries {
+		if have := (*old)[k]; have != nil {
+			return have, nil
+		}
+		next = make(map[variantKey]*variantSeries, len(*old)+1)
+		for k, v := range *old {
+			next[k] = v
+		}
+	} else {
+		next = map[variantKey]*variantSeries{}
+	}
+	next[k] = vs
+	r.series.Store(&next)
+	return vs, nil
 }
 
 func (r *invocationMetrics) RecordInvocation(inv hosting.Invocation) {
-	dims := []metrics.Dimension{{Name: dimEndpoint, Value: inv.Endpoint}}
-	if inv.Variant != "" {
-		dims = append(dims, metrics.Dimension{Name: dimVariant, Value: inv.Variant})
+	if err := r.recordInvocation(inv); err != nil {
+		r.log.Warn("record invocation metrics", "endpoint", inv.Endpoint, "err", err)
+	}
+}
+
+func (r *invocationMetrics) recordInvocation(inv hosting.Invocation) error {
+	vs, err := r.seriesOf(inv.Endpoint, inv.Variant)
+	if err != nil {
+		return err
 	}
 	flag := func(c hosting.StatusClass) float64 {
 		if inv.Class == c {
@@ -118,38 +216,42 @@ func (r *invocationMetrics) RecordInvocation(inv hosting.Invocation) {
 		}
 		return 0
 	}
-	samples := []metrics.Sample{
-		{Name: "Invocation4XXErrors", Value: flag(hosting.Status4XX), Unit: "Count"},
-		{Name: "Invocation5XXErrors", Value: flag(hosting.Status5XX), Unit: "Count"},
-		{Name: "InvocationModelErrors", Value: flag(hosting.StatusModelError), Unit: "Count"},
+	now := r.now()
+	put := func(h *metrics.Handle, v float64) {
+		if err == nil {
+			err = h.Put(v, now)
+		}
 	}
+	put(vs.errors4XX, flag(hosting.Status4XX))
+	put(vs.errors5XX, flag(hosting.Status5XX))
+	put(vs.modelErrors, flag(hosting.StatusModelError))
 	if inv.Instance != "" { // the request reached a model
+		n := inv.InstancesInService
+		if n <= 0 && r.m != nil {
+			n = r.m.instanceCount(inv.Endpoint, inv.Variant)
+		}
 		perInstance := 1.0
-		if n := r.m.instanceCount(inv.Endpoint, inv.Variant); n > 0 {
+		if n > 0 {
 			perInstance = 1 / float64(n)
 		}
-		samples = append(samples,
-			metrics.Sample{Name: "Invocations", Value: 1, Unit: "Count"},
-			metrics.Sample{Name: "InvocationsPerInstance", Value: perInstance, Unit: "Count"},
-			metrics.Sample{Name: "ModelLatency", Value: float64(inv.ModelLatencyMicros), Unit: "Microseconds"},
-		)
+		put(vs.invocations, 1)
+		put(vs.perInstance, perInstance)
+		put(vs.modelLatency, float64(inv.ModelLatencyMicros))
 	}
-	samples = append(samples, metrics.Sample{Name: "OverheadLatency", Value: float64(inv.OverheadLatencyMicros), Unit: "Microseconds"})
+	put(vs.overhead, float64(inv.OverheadLatencyMicros))
 	if inv.TargetModel != "" {
 		if inv.Instance != "" {
 			hit := 0.0
 			if inv.ModelCacheHit {
 				hit = 1
 			}
-			samples = append(samples, metrics.Sample{Name: "ModelCacheHit", Value: hit, Unit: "None"})
+			put(vs.modelCacheHit, hit)
 		}
 		if inv.ModelLoadingWaitMicros > 0 {
-			samples = append(samples, metrics.Sample{Name: "ModelLoadingWaitTime", Value: float64(inv.ModelLoadingWaitMicros), Unit: "Microseconds"})
+			put(vs.modelLoadingWait, float64(inv.ModelLoadingWaitMicros))
 		}
 	}
-	if err := r.store.PutBatch(metricsNamespace, dims, r.now(), samples); err != nil {
-		r.log.Warn("record invocation metrics", "endpoint", inv.Endpoint, "err", err)
-	}
+	return err
 }
 
 // modelEventMetrics names the metric of each model event.

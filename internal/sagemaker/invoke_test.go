@@ -63,3 +63,74 @@ func TestInstanceMetrics(t *testing.T) {
 		})
 	}
 }
+
+// TestInvocationMetrics checks the per-invocation metrics: which are put
+// for which outcome, under which dimensions, with InvocationsPerInstance
+// from the instances in service when the invocation was routed.
+func TestInvocationMetrics(t *testing.T) {
+	store := metrics.New(metrics.Options{})
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	r := &invocationMetrics{store: store, now: func() time.Time { return now }, log: slog.New(slog.DiscardHandler), m: &endpointManager{}}
+	for _, inv := range []hosting.Invocation{
+		{Endpoint: "ep", Variant: "v", Instance: "v-1", InstancesInService: 2, ModelLatencyMicros: 100, OverheadLatencyMicros: 10, Class: hosting.Status2XX},
+		{Endpoint: "ep", Variant: "v", Instance: "v-2", InstancesInService: 4, ModelLatencyMicros: 300, OverheadLatencyMicros: 30, Class: hosting.Status2XX},
+		{Endpoint: "ep", Variant: "v", Instance: "v-2", InstancesInService: 4, ModelLatencyMicros: 50, OverheadLatencyMicros: 20, Class: hosting.StatusModelError},
+		{Endpoint: "ep", Variant: "v", OverheadLatencyMicros: 5, Class: hosting.Status5XX}, // no instance reached
+		{Endpoint: "ep", OverheadLatencyMicros: 1, Class: hosting.Status4XX},               // no variant chosen
+		{Endpoint: "mme", Variant: "m", Instance: "m-1", InstancesInService: 1, TargetModel: "a.tar.gz", ModelCacheHit: true, ModelLatencyMicros: 7, Class: hosting.Status2XX},
+		{Endpoint: "mme", Variant: "m", Instance: "m-1", InstancesInService: 1, TargetModel: "b.tar.gz", ModelLoadingWaitMicros: 900, ModelLatencyMicros: 9, Class: hosting.Status2XX},
+	} {
+		r.RecordInvocation(inv)
+	}
+	variant := []metrics.Dimension{{Name: "EndpointName", Value: "ep"}, {Name: "VariantName", Value: "v"}}
+	endpoint := []metrics.Dimension{{Name: "EndpointName", Value: "ep"}}
+	mme := []metrics.Dimension{{Name: "EndpointName", Value: "mme"}, {Name: "VariantName", Value: "m"}}
+	tests := []struct {
+		name       string
+		dims       []metrics.Dimension
+		count, sum float64
+		unit       string
+	}{
+		{"Invocations", variant, 3, 3, "Count"},
+		{"InvocationsPerInstance", variant, 3, 0.5 + 0.25 + 0.25, "Count"},
+		{"ModelLatency", variant, 3, 450, "Microseconds"},
+		{"OverheadLatency", variant, 4, 65, "Microseconds"},
+		{"InvocationModelErrors", variant, 4, 1, "Count"},
+		{"Invocation5XXErrors", variant, 4, 1, "Count"},
+		{"Invocation4XXErrors", variant, 4, 0, "Count"},
+		{"Invocation4XXErrors", endpoint, 1, 1, "Count"},
+		{"OverheadLatency", endpoint, 1, 1, "Microseconds"},
+		{"Invocations", endpoint, 0, 0, ""},
+		{"ModelCacheHit", mme, 2, 1, "None"},
+		{"ModelLoadingWaitTime", mme, 1, 900, "Microseconds"},
+		{"InvocationsPerInstance", mme, 2, 2, "Count"},
+		{"ModelCacheHit", variant, 0, 0, ""}, // single-model: none
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"/"+tt.dims[len(tt.dims)-1].Value, func(t *testing.T) {
+			dps, err := store.Query(metrics.Query{Namespace: "AWS/SageMaker", MetricName: tt.name, Dimensions: tt.dims,
+				Start: now, End: now.Add(time.Minute), Period: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.count == 0 {
+				if len(dps) != 0 {
+					t.Fatalf("datapoints %+v, want none", dps)
+				}
+				return
+			}
+			if len(dps) != 1 || dps[0].SampleCount != tt.count || dps[0].Sum != tt.sum || dps[0].Unit != tt.unit {
+				t.Fatalf("datapoints %+v, want count %v sum %v unit %s", dps, tt.count, tt.sum, tt.unit)
+			}
+		})
+	}
+	// An invocation that reached an instance without a count (a recorder
+	// fed by hand) counts as one instance: no endpoint of that name runs.
+	r.RecordInvocation(hosting.Invocation{Endpoint: "ep2", Variant: "v", Instance: "v-1", Class: hosting.Status2XX})
+	dps, err := store.Query(metrics.Query{Namespace: "AWS/SageMaker", MetricName: "InvocationsPerInstance",
+		Dimensions: []metrics.Dimension{{Name: "EndpointName", Value: "ep2"}, {Name: "VariantName", Value: "v"}},
+		Start:      now, End: now.Add(time.Minute), Period: time.Minute})
+	if err != nil || len(dps) != 1 || dps[0].Sum != 1 {
+		t.Fatalf("datapoints %+v, err %v", dps, err)
+	}
+}
