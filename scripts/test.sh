@@ -26,12 +26,16 @@ go test -run '^$' -fuzz '^FuzzJSON11$' -fuzztime 10s ./internal/api
 
 # The examples drive `inferscale serve` end to end with the aws CLI and
 # boto3 (a couple of minutes each on 2 cores for the recommender, seconds
-# for hosting).
+# for hosting, 3.5 minutes for autoscaling in real time).
 echo "== examples/hosting-cli.sh"
 ./examples/hosting-cli.sh
 
 echo "== examples/hosting_boto3.py"
 python3 ./examples/hosting_boto3.py
+
+# Real time, AWS's default alarms: about 3.5 minutes.
+echo "== examples/autoscaling-cli.sh"
+./examples/autoscaling-cli.sh
 
 echo "== examples/recommend-cli.sh"
 ./examples/recommend-cli.sh

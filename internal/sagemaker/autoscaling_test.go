@@ -58,16 +58,7 @@ func TestTargetTrackingEndToEnd(t *testing.T) {
 		"INFERSCALE_MODEL": "reference", "INFERSCALE_REFERENCE_SERVICE_TIME": "5ms", "INFERSCALE_REFERENCE_SLOTS": "8",
 		"INFERSCALE_TEST_MARKER": marker,
 	})
-	if _, err := e.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
-		EndpointConfigName: aws.String("scaled"),
-		ProductionVariants: []types.ProductionVariant{variant("main", "ref", 1, 1)},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("scaled"), EndpointConfigName: aws.String("scaled")}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitInService("scaled")
+	e.hostOneVariant("scaled", "ref")
 
 	// SageMaker's documented commands, as SDK calls.
 	const resource = "endpoint/scaled/variant/main"
@@ -161,6 +152,21 @@ func TestTargetTrackingEndToEnd(t *testing.T) {
 	}
 }
 
+// hostOneVariant creates an endpoint called name, with one variant "main"
+// of one instance of model, and waits until it is in service.
+func (e *hostEnv) hostOneVariant(name, model string) {
+	e.t.Helper()
+	if _, err := e.sm.CreateEndpointConfig(e.ctx, &sagemaker.CreateEndpointConfigInput{
+		EndpointConfigName: aws.String(name), ProductionVariants: []types.ProductionVariant{variant("main", model, 1, 1)},
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.sm.CreateEndpoint(e.ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String(name), EndpointConfigName: aws.String(name)}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.waitInService(name)
+}
+
 type variantCounts struct{ desired, current int32 }
 
 // describe returns the desired and current instance counts of an
@@ -203,15 +209,7 @@ func TestStepAndScheduledEndToEnd(t *testing.T) {
 		"INFERSCALE_MODEL": "reference", "INFERSCALE_REFERENCE_SERVICE_TIME": "5ms", "INFERSCALE_REFERENCE_SLOTS": "8",
 		"INFERSCALE_TEST_MARKER": marker,
 	})
-	if _, err := e.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
-		EndpointConfigName: aws.String("stepped"), ProductionVariants: []types.ProductionVariant{variant("main", "ref", 1, 1)},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("stepped"), EndpointConfigName: aws.String("stepped")}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitInService("stepped")
+	e.hostOneVariant("stepped", "ref")
 	const resource = "endpoint/stepped/variant/main"
 	ns, dim := aastypes.ServiceNamespaceSagemaker, aastypes.ScalableDimensionSageMakerVariantDesiredInstanceCount
 	if _, err := aas.RegisterScalableTarget(ctx, &applicationautoscaling.RegisterScalableTargetInput{

@@ -11,8 +11,6 @@ import (
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
-	"github.com/aws/aws-sdk-go-v2/service/sagemaker/types"
 
 	"github.com/inferscale/inferscale/internal/hosting"
 )
@@ -33,15 +31,7 @@ func TestTerraformLifecycle(t *testing.T) {
 	cw := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = aws.String(e.url) })
 
 	e.createModel("tf", map[string]string{"INFERSCALE_MODEL": "reference", "INFERSCALE_REFERENCE_SERVICE_TIME": "1ms"})
-	if _, err := e.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
-		EndpointConfigName: aws.String("tf"), ProductionVariants: []types.ProductionVariant{variant("main", "tf", 1, 1)},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("tf"), EndpointConfigName: aws.String("tf")}); err != nil {
-		t.Fatal(err)
-	}
-	e.waitInService("tf")
+	e.hostOneVariant("tf", "tf")
 	const resource = "endpoint/tf/variant/main"
 	ns, dim := aastypes.ServiceNamespaceSagemaker, aastypes.ScalableDimensionSageMakerVariantDesiredInstanceCount
 
