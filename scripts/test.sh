@@ -20,9 +20,11 @@ go vet ./...
 echo "== go test -race"
 go test -race -count=1 -p 1 -timeout 15m ./...
 
-# The protocol adapter's fuzz test, bounded (its seeds also run above).
+# The protocol adapter's fuzz tests, bounded (their seeds also run above).
 echo "== fuzz FuzzJSON11 (10s)"
 go test -run '^$' -fuzz '^FuzzJSON11$' -fuzztime 10s ./internal/api
+echo "== fuzz FuzzCBOR (10s)"
+go test -run '^$' -fuzz '^FuzzCBOR$' -fuzztime 10s ./internal/api
 
 # The examples drive `inferscale serve` end to end with the aws CLI and
 # boto3 (a couple of minutes each on 2 cores for the recommender, seconds

@@ -269,26 +269,8 @@ func genericToJSON(v any, path string) (any, error) {
 		return base64.StdEncoding.EncodeToString(x), nil
 	case time.Time: // tag 0 or 1 in a document
 		return json.Number(epochText(x)), nil
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			c, err := genericToJSON(e, joinPath(path, k))
-			if err != nil {
-				return nil, err
-			}
-			out[k] = c
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			c, err := genericToJSON(e, fmt.Sprintf("%s.%d", path, i+1))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = c
-		}
-		return out, nil
+	case map[string]any, []any:
+		return convertEach(x, path, genericToJSON)
 	case cbor.Tag:
 		return nil, fmt.Errorf("'%s': CBOR tag %d is not supported", lowerPath(path), x.Number)
 	}
@@ -457,26 +439,8 @@ func genericToCBOR(v any, path string) (any, error) {
 			return nil, fmt.Errorf("'%s': %w", lowerPath(path), err)
 		}
 		return f, nil
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			c, err := genericToCBOR(e, joinPath(path, k))
-			if err != nil {
-				return nil, err
-			}
-			out[k] = c
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			c, err := genericToCBOR(e, fmt.Sprintf("%s.%d", path, i+1))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = c
-		}
-		return out, nil
+	case map[string]any, []any:
+		return convertEach(x, path, genericToCBOR)
 	}
 	return v, nil
 }
@@ -489,3 +453,31 @@ var cborInternalFailure = func() []byte {
 	}
 	return b
 }()
+
+// convertEach converts every element of a document map or list with conv,
+// giving it the element's path (member name or 1-based index).
+func convertEach(v any, path string, conv func(any, string) (any, error)) (any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			c, err := conv(e, joinPath(path, k))
+			if err != nil {
+				return nil, err
+			}
+			out[k] = c
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			c, err := conv(e, fmt.Sprintf("%s.%d", path, i+1))
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	}
+	return v, nil
+}
