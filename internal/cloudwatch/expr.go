@@ -382,22 +382,9 @@ func (p *parser) primary() (node, error) {
 			if _, ok := functions[fn]; !ok {
 				return nil, fmt.Errorf("unknown function %s at position %d", fn, t.pos+1)
 			}
-			var args []node
-			if _, ok := p.accept(")"); !ok {
-				for {
-					a, err := p.or()
-					if err != nil {
-						return nil, err
-					}
-					args = append(args, a)
-					if _, ok := p.accept(","); ok {
-						continue
-					}
-					if err := p.expect(")"); err != nil {
-						return nil, err
-					}
-					break
-				}
+			args, err := p.items(")")
+			if err != nil {
+				return nil, err
 			}
 			return callNode{fn: fn, args: args}, nil
 		}
@@ -415,24 +402,11 @@ func (p *parser) primary() (node, error) {
 			}
 			return n, p.expect(")")
 		case "[":
-			var items []node
-			if _, ok := p.accept("]"); ok {
-				return listNode{}, nil
+			items, err := p.items("]")
+			if err != nil {
+				return nil, err
 			}
-			for {
-				x, err := p.or()
-				if err != nil {
-					return nil, err
-				}
-				items = append(items, x)
-				if _, ok := p.accept(","); ok {
-					continue
-				}
-				if err := p.expect("]"); err != nil {
-					return nil, err
-				}
-				return listNode{items}, nil
-			}
+			return listNode{items}, nil
 		}
 	}
 	return nil, fmt.Errorf("unexpected %s at position %d", t, t.pos+1)
@@ -1003,4 +977,24 @@ func callIf(c *evalContext, n callNode) (value, error) {
 		out.vals[i] = v
 	}
 	return seriesOf(out), nil
+}
+
+// items parses a comma-separated list of expressions up to and including
+// the closing token (a function's arguments, a list's items).
+func (p *parser) items(closing string) ([]node, error) {
+	var out []node
+	if _, ok := p.accept(closing); ok {
+		return out, nil
+	}
+	for {
+		x, err := p.or()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+		if _, ok := p.accept(","); ok {
+			continue
+		}
+		return out, p.expect(closing)
+	}
 }
