@@ -18,6 +18,7 @@
 # closed-loop run and print where its CPU time goes).
 # Traffic goes to 127.0.0.1 only; every process started here is stopped on exit.
 set -euo pipefail
+. "$(dirname "$0")/../nginx.sh"
 
 USERS=${USERS:-16 64}
 DURATION=${DURATION:-10s}
@@ -47,11 +48,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if ! command -v nginx >/dev/null; then
-	echo "installing nginx" >&2
-	apt-get update -qq >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
-fi
+ensure_tools nginx
 
 server_cpu=() client_cpu=()
 if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
@@ -133,24 +130,8 @@ PY
 # nginx's worker may run as another user (www-data): let it read the files.
 chmod 755 "$work" "$work/www"; chmod 644 "$work"/www/*.json
 nginx_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-worker_rlimit_nofile 65536;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 20000; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 60s;
+nginx_conf "$work/nginx" <<CONF
   open_file_cache max=16;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
   map \$http_x_amz_target \$api_file {
     default /unknown.json;
     SageMaker.DescribeInferenceRecommendationsJob /describe.json;
@@ -163,7 +144,6 @@ http {
     location = / { rewrite ^ \$api_file last; }
     location / { error_page 405 =200 \$uri; add_header x-amzn-RequestId \$request_id; }
   }
-}
 CONF
 "${server_cpu[@]}" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 nginx_pid=$!

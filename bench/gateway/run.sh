@@ -63,6 +63,7 @@
 # Traffic goes to 127.0.0.1 only; every process started here is stopped on
 # exit.
 set -euo pipefail
+. "$(dirname "$0")/../nginx.sh"
 
 USERS=${USERS:-1 16 64}
 DURATION=${DURATION:-10s}
@@ -98,11 +99,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if ! command -v nginx >/dev/null; then
-	echo "installing nginx" >&2
-	apt-get update -qq >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
-fi
+ensure_tools nginx
 
 ncpu=$(nproc)
 proxy_cpu=() client_cpu=() serve_start_cpu=() repin_serve=0
@@ -189,23 +186,7 @@ fi
 nginx_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 max_users=$(printf '%s\n' $USERS | sort -n | tail -n1)
 min_users=$(printf '%s\n' $USERS | sort -n | head -n1)
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-worker_rlimit_nofile 65536;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 20000; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 60s;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
+nginx_conf "$work/nginx" <<CONF
   upstream replica {
     server 127.0.0.1:${replica_port};
     keepalive $((max_users + 64));
@@ -220,7 +201,6 @@ http {
       proxy_set_header Connection "";
     }
   }
-}
 CONF
 "${proxy_cpu[@]}" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 nginx_pid=$!

@@ -12,6 +12,7 @@
 # and client never compete for a core; 0: no pinning).
 # Traffic goes to 127.0.0.1 only.
 set -euo pipefail
+. "$(dirname "$0")/../nginx.sh"
 
 CONNS=${CONNS:-50}
 DURATION=${DURATION:-10s}
@@ -33,15 +34,7 @@ trap cleanup EXIT
 
 # Tools: Debian packages wrk, hey (Debian's golang-github-rakyll-hey) and
 # nginx.
-missing=()
-for tool in wrk hey nginx; do
-	command -v "$tool" >/dev/null || missing+=("$tool")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "installing ${missing[*]}" >&2
-	apt-get update -qq >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+ensure_tools wrk hey nginx
 
 (cd "$root" && go build -o "$work/inferscale" ./cmd/inferscale)
 
@@ -55,28 +48,11 @@ if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
 	THREADS=1
 fi
 
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-worker_rlimit_nofile 65536;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 20000; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  keepalive_timeout 60s;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
+nginx_conf "$work/nginx" <<CONF
   server {
     listen 127.0.0.1:${PORT} backlog=4096;
     location / { default_type application/json; return 200 '{"predictions":[0.5]}\n'; }
   }
-}
 CONF
 "${server_cpu[@]}" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 nginx_pid=$!
