@@ -48,16 +48,16 @@ func TestFastInputAgreesWithValidateREST(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/endpoints/x/invocations", nil)
-			r.SetPathValue("EndpointName", tt.endpoint)
+			l := labels{n: 1, names: [maxFastLabels]string{"EndpointName"}, vals: [maxFastLabels]string{tt.endpoint}}
 			for k, v := range tt.header {
 				r.Header[k] = v
 			}
-			slow := validateREST(op.Input, r, tt.body) == nil
+			slow := validateREST(op.Input, r, &l, tt.body) == nil
 			if slow != tt.valid {
 				t.Fatalf("validateREST says valid=%v, want %v", slow, tt.valid)
 			}
 			for i := range 2 {
-				if got := f.valid(r, tt.body); got != tt.valid {
+				if got := f.valid(r, &l, tt.body); got != tt.valid {
 					t.Fatalf("call %d: fast validator says %v, want %v", i, got, tt.valid)
 				}
 			}
@@ -77,7 +77,7 @@ func TestFastInputUnsupported(t *testing.T) {
 	if f := newFastInput(m.Operations["CreateModel"].Input); f != nil {
 		t.Errorf("CreateModel's input got a fast validator")
 	}
-	if f := newFastInput(nil); f.valid(httptest.NewRequest(http.MethodPost, "/", nil), nil) {
+	if f := newFastInput(nil); f.valid(httptest.NewRequest(http.MethodPost, "/", nil), &labels{}, nil) {
 		t.Errorf("a nil validator says valid")
 	}
 }
@@ -116,9 +116,10 @@ func TestRESTPathBindAgreesWithServeMux(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			var bound string
+			var l labels
 			r := httptest.NewRequest(tt.method, "http://h"+tt.path, nil)
 			for _, p := range patterns {
-				if newRESTPath(p).bind(r) {
+				if newRESTPath(p).bind(r, &l) {
 					if bound != "" {
 						t.Fatalf("bound by %q and %q", bound, p)
 					}
@@ -129,7 +130,7 @@ func TestRESTPathBindAgreesWithServeMux(t *testing.T) {
 				t.Fatalf("bound by %q, want %q", bound, tt.pattern)
 			}
 			for k, v := range tt.values {
-				if got := r.PathValue(k); got != v {
+				if got := l.get(r, k); got != v {
 					t.Errorf("%s = %q, want %q", k, got, v)
 				}
 			}

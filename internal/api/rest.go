@@ -18,7 +18,7 @@ import (
 // InvokeEndpoint. By the time it runs, the body has been read (within the
 // service's limit), the caller authenticated, and the members bound to the
 // path, headers, query string and payload validated against the model. Path
-// labels are in req.HTTP.PathValue("EndpointName"). The handler writes the
+// labels are in req.PathValue("EndpointName"). The handler writes the
 // whole response itself and returns nil, or returns an error without writing
 // anything, which is sent as a REST-JSON error.
 type RESTHandler func(ctx context.Context, req *Request, w http.ResponseWriter, body []byte) error
@@ -104,8 +104,8 @@ func (rt *Router) serveRoute(x *exchange, s *Service, route *restRoute) {
 	if !ok {
 		return
 	}
-	if !route.in.valid(x.r, body) {
-		if err := validateREST(route.op.Input, x.r, body); err != nil {
+	if !route.in.valid(x.r, &x.labels, body) {
+		if err := validateREST(route.op.Input, x.r, &x.labels, body); err != nil {
 			x.fail(err)
 			return
 		}
@@ -202,7 +202,7 @@ func newFastInput(in *model.Shape) *fastInput {
 
 // valid reports whether the input of r is valid for sure; false means
 // "ask validateREST".
-func (f *fastInput) valid(r *http.Request, body []byte) bool {
+func (f *fastInput) valid(r *http.Request, l *labels, body []byte) bool {
 	if f == nil {
 		return false
 	}
@@ -211,7 +211,7 @@ func (f *fastInput) valid(r *http.Request, body []byte) bool {
 		fm := &f.members[i]
 		var v string
 		if fm.label != "" {
-			if v = r.PathValue(fm.label); v == "" {
+			if v = l.get(r, fm.label); v == "" {
 				if fm.required {
 					return false
 				}
@@ -315,8 +315,8 @@ const maxFastLabels = 4
 
 // bind reports whether r's method and path match p exactly, as ServeMux
 // would match them without redirecting, and if so sets the labels' values
-// on r. Paths with escapes or empty, "." or ".." segments do not match.
-func (p *restPath) bind(r *http.Request) bool {
+// in l. Paths with escapes or empty, "." or ".." segments do not match.
+func (p *restPath) bind(r *http.Request, l *labels) bool {
 	if p == nil || r.Method != p.method {
 		return false
 	}
@@ -349,19 +349,36 @@ func (p *restPath) bind(r *http.Request) bool {
 		vals[n] = seg
 		n++
 	}
-	n = 0
+	l.n = 0
 	for _, s := range p.segs {
 		if s.label != "" {
-			r.SetPathValue(s.label, vals[n])
-			n++
+			l.names[l.n], l.vals[l.n] = s.label, vals[l.n]
+			l.n++
 		}
 	}
 	return true
 }
 
+// labels are the values of a REST path's labels, bound without ServeMux.
+type labels struct {
+	n     int
+	names [maxFastLabels]string
+	vals  [maxFastLabels]string
+}
+
+// get returns the label's value: from l, or as ServeMux set it on r.
+func (l *labels) get(r *http.Request, name string) string {
+	for i := 0; i < l.n; i++ {
+		if l.names[i] == name {
+			return l.vals[i]
+		}
+	}
+	return r.PathValue(name)
+}
+
 // validateREST gathers the members bound to the path, headers, query string
 // and body into one value and validates it against the input shape.
-func validateREST(in *model.Shape, r *http.Request, body []byte) error {
+func validateREST(in *model.Shape, r *http.Request, l *labels, body []byte) error {
 	if in == nil {
 		return nil
 	}
@@ -403,7 +420,7 @@ func validateREST(in *model.Shape, r *http.Request, body []byte) error {
 				}
 			}
 		case m.Location == "uri":
-			if v := r.PathValue(name); v != "" {
+			if v := l.get(r, name); v != "" {
 				tree[m.Name] = v
 			}
 		case m.Location == "header":

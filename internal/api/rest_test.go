@@ -18,7 +18,7 @@ func newRuntimeRouter(t *testing.T) *Router {
 	rts.MaxBodyBytes = 64
 	rts.Codes = Codes{KindInvalid: {"ValidationError", http.StatusBadRequest}, KindNotFound: {"ValidationError", http.StatusBadRequest}}
 	rts.Route("InvokeEndpoint", func(ctx context.Context, req *Request, w http.ResponseWriter, body []byte) error {
-		name := req.HTTP.PathValue("EndpointName")
+		name := req.PathValue("EndpointName")
 		if name == "missing" {
 			return Errorf(KindNotFound, "Endpoint %s of account %s not found.", name, req.Account)
 		}
@@ -65,6 +65,7 @@ func TestRESTRoutes(t *testing.T) {
 		{name: "payload over the limit", path: "/endpoints/ep-1/invocations", body: strings.Repeat("x", 65), status: 413, code: "RequestEntityTooLargeException", want: "limit of 64 bytes"},
 		{name: "handler error", path: "/endpoints/missing/invocations", body: "x", status: 400, code: "ValidationError", want: "Endpoint missing of account 123456789012 not found."},
 		{name: "error with extra fields", path: "/endpoints/model-error/invocations", body: "x", status: 424, code: "ModelError", want: "Received server error"},
+		{name: "escaped label served through ServeMux", path: "/endpoints/ep%2D1/invocations", body: "raw", status: 200, want: "us-east-1/ep-1/AllTraffic:raw", variant: "AllTraffic"},
 		{name: "unknown path", path: "/endpoints/ep-1/other", body: "x", status: 404, code: "UnknownOperationException", want: "No operation matches POST /endpoints/ep-1/other"},
 	}
 	for _, tt := range tests {

@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,9 +54,12 @@ type Router struct {
 	queryMax  int64               // the largest MaxBodyBytes among them
 	rest      *http.ServeMux
 	nrest     int
-	// byPattern finds the REST routes that restPath can bind by their
-	// ServeMux pattern. Add replaces it rather than changing it.
-	byPattern map[string]restTarget
+	// direct are the REST routes restPath can match; allDirect says that
+	// they are all the routes, so that a path only one of them matches
+	// is served without ServeMux. Add replaces direct rather than
+	// changing it.
+	direct    []restTarget
+	allDirect bool
 }
 
 // restTarget is a REST route and its service.
@@ -90,20 +93,17 @@ func (rt *Router) Add(s *Service) error {
 	if len(s.routes) > 0 && rt.rest == nil {
 		rt.rest = http.NewServeMux()
 	}
-	byPattern := maps.Clone(rt.byPattern)
+	direct := slices.Clone(rt.direct)
 	for pattern, route := range s.routes {
 		if err := registerRoute(rt.rest, pattern, rt.restHandler(s, route)); err != nil {
 			return fmt.Errorf("add service %s: %w", s.Name, err)
 		}
 		rt.nrest++
 		if route.path != nil {
-			if byPattern == nil {
-				byPattern = map[string]restTarget{}
-			}
-			byPattern[pattern] = restTarget{svc: s, route: route}
+			direct = append(direct, restTarget{svc: s, route: route})
 		}
 	}
-	rt.byPattern = byPattern
+	rt.direct, rt.allDirect = direct, len(direct) == rt.nrest
 	if s.TargetPrefix != "" {
 		rt.byPrefix[s.TargetPrefix] = s
 	}
@@ -204,6 +204,7 @@ type exchange struct {
 	status int
 	code   string
 	cause  error
+	labels labels // the path labels of a REST route served directly
 }
 
 // ServeHTTP implements http.Handler.
@@ -464,7 +465,7 @@ func (x *exchange) request(id Identity) *Request {
 	return &Request{
 		Service: x.svc, Operation: x.op, RequestID: x.id,
 		Region: id.Region, Account: id.Account, AccessKey: id.AccessKey,
-		Time: x.start, HTTP: x.r,
+		Time: x.start, HTTP: x.r, labels: x.labels,
 	}
 }
 
@@ -631,18 +632,31 @@ func (rt *Router) serveQuery(x *exchange) {
 
 func (rt *Router) serveREST(x *exchange) {
 	rt.mu.RLock()
-	mux := rt.rest
-	byPattern := rt.byPattern
+	mux, direct, allDirect := rt.rest, rt.direct, rt.allDirect
 	rt.mu.RUnlock()
+	if allDirect {
+		// The common case: the path has plain labels, and only one route
+		// matches it, so ServeMux would pick that route too. It is served
+		// at once, the labels kept in the exchange.
+		var hit *restTarget
+		var l labels
+		for i := range direct {
+			if direct[i].route.path.bind(x.r, &l) {
+				if hit != nil {
+					hit = nil
+					break
+				}
+				hit, x.labels = &direct[i], l
+			}
+		}
+		if hit != nil {
+			rt.serveRoute(x, hit.svc, hit.route)
+			return
+		}
+		x.labels = labels{}
+	}
 	if mux != nil {
 		if _, pattern := mux.Handler(x.r); pattern != "" {
-			// The common case: the path is the pattern's with plain
-			// labels. The route is served at once, without a second
-			// match by ServeMux or a copy of the request.
-			if t, ok := byPattern[pattern]; ok && t.route.path.bind(x.r) {
-				rt.serveRoute(x, t.svc, t.route)
-				return
-			}
 			// The route's handler (restHandler) finds the exchange in the
 			// context; the mux sets the path values on this request.
 			x.r = x.r.WithContext(context.WithValue(x.r.Context(), exchangeKey{}, x))

@@ -32,7 +32,12 @@ type Request struct {
 	Time time.Time
 	// HTTP is the underlying request; its body has already been read.
 	HTTP *http.Request
+
+	labels labels
 }
+
+// PathValue returns the value of a REST path label ("EndpointName").
+func (r *Request) PathValue(name string) string { return r.labels.get(r.HTTP, name) }
 
 // Service is one AWS service: its botocore model, the operations inferscale
 // implements, and how its errors map to AWS codes. Configure the exported

@@ -87,7 +87,7 @@ func (s *Service) Run(ctx context.Context, clk Clock) error {
 		l.cancel()
 	}
 	c.wg.Wait()
-	if err != nil {
+	if err != nil && ctx.Err() == nil { // not just stopped before it started
 		return fmt.Errorf("autoscale: list scalable targets: %w", err)
 	}
 	return nil

@@ -42,7 +42,7 @@ func (s *Service) NewRuntimeAPI() *api.Service {
 }
 
 func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.ResponseWriter, body []byte) error {
-	name := req.HTTP.PathValue("EndpointName")
+	name := req.PathValue("EndpointName")
 	m := s.endpoints()
 	m.mu.Lock()
 	rt := m.rt

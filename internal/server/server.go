@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,7 @@ import (
 	"github.com/inferscale/inferscale/internal/autoscale"
 	"github.com/inferscale/inferscale/internal/backend/local"
 	"github.com/inferscale/inferscale/internal/cloudwatch"
+	"github.com/inferscale/inferscale/internal/httpwire"
 	cwmetrics "github.com/inferscale/inferscale/internal/metrics"
 	"github.com/inferscale/inferscale/internal/sagemaker"
 	"github.com/inferscale/inferscale/internal/store"
@@ -171,16 +173,46 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	m := newMetrics(reg)
 	s.Router.Observe = m.observe
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
-	mux.Handle("/", s.Router)
-	s.handler = mux
+	s.handler = &routes{
+		healthz: http.HandlerFunc(s.healthz),
+		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
+		api:     s.Router,
+	}
 	return s, nil
+}
+
+// routes sends GET /healthz and GET /metrics to their handlers and every
+// other request to the API router, without ServeMux's matching on the path
+// every API request takes.
+type routes struct {
+	healthz, metrics, api http.Handler
+}
+
+func (rs *routes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var h http.Handler
+	switch r.URL.Path {
+	case "/healthz":
+		h = rs.healthz
+	case "/metrics":
+		h = rs.metrics
+	default:
+		rs.api.ServeHTTP(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return
+	}
+	h.ServeHTTP(w, r)
 }
 
 // Handler serves the APIs, /healthz and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// IdleTimeout is how long a client's connection may wait for its next
+// request before the server closes it.
+const IdleTimeout = 2 * time.Minute
 
 // Serve serves on ln, and runs recommendation jobs (resuming those a
 // previous run left unfinished), endpoints (relaunching those in the
@@ -190,10 +222,16 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // instances, and returns. It
 // does not close the store.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	// The lean HTTP/1.1 server answers the plain requests API clients
+	// send; net/http takes any other connection.
+	hs := &httpwire.Server{
+		HTTP: &http.Server{
+			Handler:           s.handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       IdleTimeout,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		},
+		Logger: s.log,
 	}
 	// Jobs and endpoints share one local backend, so that its CPU
 	// allocator hands each instance CPUs no other instance holds.
@@ -315,6 +353,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// series caches the counter and histogram of each label set, which
+	// the vectors would otherwise look up by hashing the labels on every
+	// request. The router passes only names it knows, so it stays small.
+	series sync.Map // apiLabels → apiSeries
+}
+
+type apiLabels struct{ service, operation, code string }
+
+type apiSeries struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -343,6 +392,15 @@ func (m *metrics) observe(service, operation, code string, _ int, elapsed time.D
 	if code == "" {
 		code = "OK"
 	}
-	m.requests.WithLabelValues(service, operation, code).Inc()
-	m.latency.WithLabelValues(service, operation).Observe(elapsed.Seconds())
+	k := apiLabels{service, operation, code}
+	v, ok := m.series.Load(k)
+	if !ok {
+		v, _ = m.series.LoadOrStore(k, apiSeries{
+			requests: m.requests.WithLabelValues(service, operation, code),
+			latency:  m.latency.WithLabelValues(service, operation),
+		})
+	}
+	as := v.(apiSeries)
+	as.requests.Inc()
+	as.latency.Observe(elapsed.Seconds())
 }

@@ -148,6 +148,15 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Errorf("/healthz = %d %s (%v)", code, body, err)
 	}
 
+	resp, err := http.Post(base+"/healthz", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /healthz = %d, Allow %q; want 405 and GET, HEAD", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+
 	for range 3 {
 		if c := call(t, base, "SageMaker.ListModels", `{}`); c != 200 {
 			t.Fatalf("ListModels: %d", c)

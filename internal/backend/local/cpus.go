@@ -81,7 +81,7 @@ func (a *Allocator) Allocate(n int) (cpus []int, warning string) {
 	case len(cand) < n:
 		// The host cannot hold the instance and the load generator apart.
 		cpus = slices.Clone(a.host)
-		warning = fmt.Sprintf("host has %d usable CPUs (%s) but the instance type needs %d vCPUs plus 1 CPU for the load generator: "+
+		warning = fmt.Sprintf("host has %d usable CPUs (%s) but the instance type needs %d vCPUs plus 1 CPU kept for its callers (the load generator, or serve and its gateway): "+
 			"running on shared CPUs, so CPU-bound results are pessimistic", len(a.host), FormatCPUList(a.host), n)
 	default:
 		// Room in principle, but other instances hold CPUs: share the least used.
@@ -89,7 +89,7 @@ func (a *Allocator) Allocate(n int) (cpus []int, warning string) {
 		slices.SortStableFunc(byUse, func(x, y int) int { return a.use[x] - a.use[y] })
 		cpus = byUse[:n]
 		slices.Sort(cpus)
-		warning = fmt.Sprintf("only %d of the host's %d CPUs are free of other instances and the load generator but the instance type needs %d vCPUs: "+
+		warning = fmt.Sprintf("only %d of the host's %d CPUs are free of other instances and of the CPU kept for callers but the instance type needs %d vCPUs: "+
 			"running on CPUs %s shared with other instances, so CPU-bound results are pessimistic", len(free), len(a.host), n, FormatCPUList(cpus))
 	}
 	for _, c := range cpus {
