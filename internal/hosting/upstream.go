@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -208,7 +209,10 @@ func (u *upstream) dial(ctx context.Context, deadline time.Time) (*upConn, error
 		}
 		return nil, fmt.Errorf("dial %s: %w", u.addr, err)
 	}
-	c := &upConn{nc: nc, buf: make([]byte, 16<<10)}
+	c := &upConn{nc: nc, rw: nc, buf: make([]byte, 16<<10)}
+	if sock := httpwire.NewSocket(nc); sock != nil {
+		c.rw = sock
+	}
 	c.resp.KeepBody = MaxPayloadBytes
 	c.resp.BodyLimit = MaxPayloadBytes
 	c.resp.OnHeader = c.header
@@ -218,7 +222,8 @@ func (u *upstream) dial(ctx context.Context, deadline time.Time) (*upConn, error
 // upConn is one connection to an instance, used by one request at a time.
 type upConn struct {
 	nc        net.Conn
-	buf       []byte // read buffer: buf[r:w] is unparsed
+	rw        io.ReadWriter // nc's reads and writes: its httpwire.Socket
+	buf       []byte        // read buffer: buf[r:w] is unparsed
 	r, w      int
 	wbuf      []byte // the request head, and small bodies
 	resp      httpwire.Response
@@ -282,6 +287,11 @@ func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline ti
 		return resp, false, fmt.Errorf("write request: %w", err)
 	}
 
+	// The instance has only now got the request: reading at once would
+	// find nothing and wait. Under load, the other requests' goroutines
+	// run first and the response is here when this one reads (see the
+	// lean server's read of the next request).
+	runtime.Gosched()
 	c.resp.Reset(false)
 	c.gotType, c.gotAttributes = false, false
 	c.contentType, c.customAttributes = "", ""
@@ -313,7 +323,7 @@ func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline ti
 				c.buf = nb
 			}
 		}
-		n, rerr := c.nc.Read(c.buf[c.w:])
+		n, rerr := c.rw.Read(c.buf[c.w:])
 		c.w += n
 		if rerr != nil {
 			if n > 0 {
@@ -357,7 +367,7 @@ func (c *upConn) write(ctx context.Context, deadline time.Time, head, body []byt
 		var err error
 		if body == nil {
 			var n int
-			n, err = c.nc.Write(head)
+			n, err = c.rw.Write(head)
 			head = head[n:]
 		} else {
 			_, err = bufs.WriteTo(c.nc) // consumes what it wrote

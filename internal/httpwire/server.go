@@ -268,6 +268,7 @@ type conn struct {
 	// startWatch). quiet says the body is read and no request bytes are
 	// buffered, so that a read of nc may run beside the handler.
 	src       peekReader // what br reads: nc, after a byte the watch read
+	out       io.Writer  // what responses are written to: nc
 	watch     *time.Timer
 	watchMu   sync.Mutex
 	inHandler bool
@@ -288,7 +289,10 @@ var bufReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, rea
 
 func (c *conn) serve() {
 	c.br = bufReaders.Get().(*bufio.Reader)
-	c.src.nc = c.nc
+	c.src.nc, c.out = c.nc, c.nc
+	if sock := NewSocket(c.nc); sock != nil {
+		c.src.nc, c.out = sock, sock
+	}
 	c.br.Reset(&c.src)
 	handedOff := false
 	defer func() {
@@ -333,6 +337,14 @@ func (c *conn) serveOne() error {
 		idle = c.srv.HTTP.ReadTimeout
 	}
 	c.setReadDeadline(now, idle)
+	if c.br.Buffered() == 0 {
+		// The client sends its next request only now that it has the
+		// response: reading at once would find nothing and wait. Let the
+		// other connections run first; under load the request is here
+		// when this one runs again, and its read returns it without a
+		// wait and a second read.
+		runtime.Gosched()
+	}
 	head, err := c.readHead()
 	if err != nil {
 		return err
@@ -598,7 +610,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // peekReader reads the connection, after the byte the watch may have read.
 type peekReader struct {
-	nc net.Conn
+	nc io.Reader
 	b  [1]byte
 	n  int
 }
@@ -951,7 +963,7 @@ func (c *conn) write(b []byte) {
 	if c.broken || len(b) == 0 {
 		return
 	}
-	if _, err := c.nc.Write(b); err != nil {
+	if _, err := c.out.Write(b); err != nil {
 		c.broken = true
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,7 +82,13 @@ func TestLoopback(t *testing.T) {
 func start(t *testing.T) (base string, stop func() error) {
 	t.Helper()
 	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
-	clock := func() time.Time { now = now.Add(time.Second); return now }
+	var mu sync.Mutex // handlers on several connections read the clock
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Second)
+		return now
+	}
 	srv, err := New(context.Background(), Config{DataDir: t.TempDir(), Version: "v9.9.9", Now: clock})
 	if err != nil {
 		t.Fatal(err)
