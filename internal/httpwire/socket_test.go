@@ -93,3 +93,28 @@ func TestSocket(t *testing.T) {
 		t.Errorf("empty read: %d, %v", n, err)
 	}
 }
+
+// TestSocketWriteToClosedPeer checks that writing to a connection the
+// peer has closed fails with an error, not the process with SIGPIPE.
+func TestSocketWriteToClosedPeer(t *testing.T) {
+	a, b := socketPair(t)
+	sa := NewSocket(a)
+	b.(*net.TCPConn).SetLinger(0) // close with a reset
+	b.Close()
+	var err error
+	for i := 0; i < 100 && err == nil; i++ { // the reset may take a write to arrive
+		_, err = sa.Write([]byte("after the peer closed"))
+		time.Sleep(time.Millisecond)
+	}
+	if err == nil {
+		t.Fatal("writes to a closed peer kept succeeding")
+	}
+	t.Logf("write error: %v", err)
+	// The next write meets the closed connection (EPIPE, which also
+	// raises SIGPIPE): an error again.
+	if _, err := sa.Write([]byte("again")); err == nil {
+		t.Error("a second write to a closed peer succeeded")
+	} else {
+		t.Logf("then: %v", err)
+	}
+}
