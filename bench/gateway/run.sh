@@ -312,17 +312,15 @@ for line in open(sys.argv[1]):
 def find(*pats):
     return max((v for k, v in rows.items() if any(re.fullmatch(p, k) for p in pats)), default=0.0)
 for label, pats in [
-    ("net/http server: serving a connection", [r"net/http\.\(\*conn\)\.serve"]),
+    ("lean HTTP/1.1 server: serving a connection", [r".*/internal/httpwire\.\(\*conn\)\.serve"]),
+    ("net/http server (connections handed to it)", [r"net/http\.\(\*conn\)\.serve"]),
     ("api router (auth, validation, logging)", [r".*/internal/api\.\(\*Router\)\.ServeHTTP"]),
     ("api: validate the REST input", [r".*/internal/api\.validateREST"]),
     ("gateway: Invoke (whole upstream call)", [r".*/internal/hosting\.\(\*Gateway\)\.Invoke"]),
-    ("net/http client: RoundTrip", [r"net/http\.\(\*Transport\)\.roundTrip"]),
-    ("net/http client: persistConn read loop", [r"net/http\.\(\*persistConn\)\.readLoop"]),
-    ("net/http client: persistConn write loop", [r"net/http\.\(\*persistConn\)\.writeLoop"]),
     ("invocation metrics (RecordInvocation)", [r".*RecordInvocation"]),
-    ("context.WithTimeout / timers", [r"context\.WithDeadlineCause", r"context\.WithTimeout", r"time\.AfterFunc"]),
-    ("socket reads", [r"syscall\.read", r"internal/poll\.\(\*FD\)\.Read"]),
-    ("socket writes", [r"syscall\.write", r"internal/poll\.\(\*FD\)\.Write"]),
+    ("timers", [r"context\.WithDeadlineCause", r"context\.WithTimeout", r"time\.\(\*Timer\)\.Reset", r"time\.\(\*Timer\)\.Stop"]),
+    ("socket reads", [r".*/internal/httpwire\.\(\*Socket\)\.Read", r"syscall\.read", r"internal/poll\.\(\*FD\)\.Read"]),
+    ("socket writes", [r".*/internal/httpwire\.\(\*Socket\)\.Write", r"syscall\.write", r"internal/poll\.\(\*FD\)\.Write"]),
     ("memory allocation", [r"runtime\.mallocgc"]),
     ("garbage collector (background)", [r"runtime\.gcBgMarkWorker"]),
     ("scheduler", [r"runtime\.schedule"]),
