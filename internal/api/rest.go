@@ -110,7 +110,8 @@ func (rt *Router) serveRoute(x *exchange, s *Service, route *restRoute) {
 			return
 		}
 	}
-	sw := &statusWriter{ResponseWriter: x.w}
+	x.sw = statusWriter{ResponseWriter: x.w}
+	sw := &x.sw
 	err := route.h(x.r.Context(), x.request(id), sw, body)
 	switch {
 	case err != nil && sw.status == 0:
@@ -243,10 +244,8 @@ func (f *fastInput) valid(r *http.Request, l *labels, body []byte) bool {
 			f.remember(fastValue{i, v})
 		}
 	}
-	if f.payload != nil {
-		if vs, err := f.payload.Validate(body); err != nil || len(vs) > 0 {
-			return false
-		}
+	if f.payload != nil && !f.payload.LengthValid(int64(len(body))) {
+		return false
 	}
 	return true
 }

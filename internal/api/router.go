@@ -205,6 +205,12 @@ type exchange struct {
 	code   string
 	cause  error
 	labels labels // the path labels of a REST route served directly
+
+	// Parts of one request's handling kept here, so that they need no
+	// allocations of their own.
+	idv [1]string
+	req Request
+	sw  statusWriter
 }
 
 // ServeHTTP implements http.Handler.
@@ -215,7 +221,8 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		x.id = newUUID()
 	}
-	w.Header()[headerRequestID] = []string{x.id}
+	x.idv[0] = x.id
+	w.Header()[headerRequestID] = x.idv[:]
 	defer x.log()
 
 	switch {
@@ -462,11 +469,12 @@ func (x *exchange) authenticate(body []byte) (Identity, bool) {
 }
 
 func (x *exchange) request(id Identity) *Request {
-	return &Request{
+	x.req = Request{
 		Service: x.svc, Operation: x.op, RequestID: x.id,
 		Region: id.Region, Account: id.Account, AccessKey: id.AccessKey,
 		Time: x.start, HTTP: x.r, labels: x.labels,
 	}
+	return &x.req
 }
 
 // lookup finds the service and operation for a JSON RPC call.

@@ -20,6 +20,8 @@ import (
 const DefaultMaxBodyBytes = 8 << 20
 
 // Request is what every handler learns about the call besides its input.
+// It belongs to the router's handling of one request: a handler must not
+// keep it, or its HTTP request, after it returns.
 type Request struct {
 	Service   *Service
 	Operation string

@@ -36,6 +36,10 @@ func parseRequestHead(head string, hdr http.Header) (h requestHead, ok bool) {
 	}
 	h.method, h.target, h.contentLength = method, target, -1
 	haveHost := false
+	// One backing array for the fields' values, a line each at most:
+	// each field's slice is capped at its own element, so that a
+	// repeated field appends to a copy.
+	vals := make([]string, 0, strings.Count(rest, "\r\n"))
 	for {
 		line, rest, _ = strings.Cut(rest, "\r\n")
 		if line == "" {
@@ -85,7 +89,12 @@ func parseRequestHead(head string, hdr http.Header) (h requestHead, ok bool) {
 				}
 			}
 		}
-		hdr[key] = append(hdr[key], value)
+		if have, ok := hdr[key]; ok {
+			hdr[key] = append(have, value)
+		} else {
+			vals = append(vals, value)
+			hdr[key] = vals[len(vals)-1 : len(vals) : len(vals)]
+		}
 	}
 	// As net/http does (http.ReadRequest, for HTTP/1.0 caches).
 	if p := hdr["Pragma"]; len(p) > 0 && p[0] == "no-cache" {

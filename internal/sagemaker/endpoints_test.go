@@ -25,7 +25,7 @@ import (
 // hostEnv is `inferscale serve` running (Serve, so that endpoints run) on
 // loopback, with SageMaker and SageMaker Runtime clients.
 type hostEnv struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	dir  string
 	opts hosting.Options
@@ -40,7 +40,7 @@ type hostEnv struct {
 
 // newHostEnv starts the server; edits, if any, change the endpoints'
 // options.
-func newHostEnv(t *testing.T, edits ...func(*hosting.Options)) *hostEnv {
+func newHostEnv(t testing.TB, edits ...func(*hosting.Options)) *hostEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)

@@ -93,7 +93,7 @@ func (e *jobEnv) start() {
 // serveTest runs a server built from cfg on a loopback port and returns it,
 // its URL and a stop function (safe to call twice) that cancels Serve,
 // fails t if Serve errs or hangs, and closes the server.
-func serveTest(t *testing.T, ctx context.Context, cfg server.Config) (*server.Server, string, func()) {
+func serveTest(t testing.TB, ctx context.Context, cfg server.Config) (*server.Server, string, func()) {
 	t.Helper()
 	srv, err := server.New(ctx, cfg)
 	if err != nil {

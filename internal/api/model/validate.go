@@ -344,6 +344,11 @@ func scalarViolations(sh *Shape, v any, path string) ([]string, error) {
 	return out, nil
 }
 
+// LengthValid reports whether a value of length n meets the shape's
+// length constraints (min and max), the only ones a blob has; Validate
+// says the same of a []byte, but needs it as an interface value.
+func (s *Shape) LengthValid(n int64) bool { return len(appendLength(nil, s, n)) == 0 }
+
 func appendLength(out []string, sh *Shape, n int64) []string {
 	if sh.Min != nil && n < ceilLimit(sh.Min) {
 		out = append(out, "Member must have length greater than or equal to "+intText(sh.Min))

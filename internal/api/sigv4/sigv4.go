@@ -78,15 +78,29 @@ func ParseAuthorization(h string) (Authorization, error) {
 		return a, errorf(CodeIncomplete, "Authorization header requires the %s algorithm.", Algorithm)
 	}
 	var haveCred, haveSigned, haveSig bool
-	for _, part := range strings.Split(rest, ",") {
+	for rest != "" { // Cut rather than Split: every signed request comes here
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
 			continue
 		}
 		switch k {
 		case "Credential":
-			fields := strings.Split(v, "/")
-			if len(fields) != 5 || fields[4] != "aws4_request" || fields[0] == "" {
+			var fields [5]string
+			n := 0
+			for s := v; ; n++ {
+				f, more, ok := strings.Cut(s, "/")
+				if n < len(fields) {
+					fields[n] = f
+				}
+				if !ok {
+					n++
+					break
+				}
+				s = more
+			}
+			if n != 5 || fields[4] != "aws4_request" || fields[0] == "" {
 				return a, errorf(CodeIncomplete, "Authorization header requires 'Credential' parameter of the form AKID/yyyymmdd/region/service/aws4_request. Authorization=%s", h)
 			}
 			a.AccessKey, a.Date, a.Region, a.Service = fields[0], fields[1], fields[2], fields[3]

@@ -30,6 +30,9 @@ func TestParseAuthorization(t *testing.T) {
 		{header: "AWS4-HMAC-SHA1 Credential=AK/20260101/us-east-1/s/aws4_request, SignedHeaders=host, Signature=ab", err: "requires the AWS4-HMAC-SHA256 algorithm"},
 		{header: "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/aws4_request, SignedHeaders=host, Signature=ab", err: "'Credential' parameter of the form"},
 		{header: "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/s/aws4_request", err: "requires 'SignedHeaders', 'Signature' parameter(s)"},
+		{header: "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/s/x/aws4_request, SignedHeaders=host, Signature=ab", err: "'Credential' parameter of the form"},
+		{header: "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/s/aws4_request/, SignedHeaders=host, Signature=ab", err: "'Credential' parameter of the form"},
+		{header: "AWS4-HMAC-SHA256 Credential=/20260101/us-east-1/s/aws4_request, SignedHeaders=host, Signature=ab", err: "'Credential' parameter of the form"},
 		{header: "", err: "algorithm"},
 	}
 	for _, tt := range tests {
