@@ -1,7 +1,3 @@
-// Package httpwire parses HTTP/1.x responses incrementally, for the lean
-// HTTP/1.1 clients of the load generator and of the hosting gateway: bytes
-// are fed as they arrive, from a blocking or a non-blocking connection, and
-// only what the caller asks for is kept.
 package httpwire
 
 import (
