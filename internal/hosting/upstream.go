@@ -211,7 +211,7 @@ func (u *upstream) dial(ctx context.Context, deadline time.Time) (*upConn, error
 	}
 	c := &upConn{nc: nc, rw: nc, buf: make([]byte, 16<<10)}
 	if sock := httpwire.NewSocket(nc); sock != nil {
-		c.rw = sock
+		c.rw, c.sock = sock, sock
 	}
 	c.resp.KeepBody = MaxPayloadBytes
 	c.resp.BodyLimit = MaxPayloadBytes
@@ -222,8 +222,9 @@ func (u *upstream) dial(ctx context.Context, deadline time.Time) (*upConn, error
 // upConn is one connection to an instance, used by one request at a time.
 type upConn struct {
 	nc        net.Conn
-	rw        io.ReadWriter // nc's reads and writes: its httpwire.Socket
-	buf       []byte        // read buffer: buf[r:w] is unparsed
+	rw        io.ReadWriter    // nc's reads and writes: its httpwire.Socket
+	sock      *httpwire.Socket // nil if nc has none
+	buf       []byte           // read buffer: buf[r:w] is unparsed
 	r, w      int
 	wbuf      []byte // the request head, and small bodies
 	resp      httpwire.Response
@@ -274,9 +275,22 @@ func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline ti
 	b = append(b, "\r\nContent-Length: "...)
 	b = strconv.AppendInt(b, int64(len(req.body)), 10)
 	b = append(b, "\r\n\r\n"...)
+	// A request that goes out in one write waits for the response in the
+	// same call, without a read that would find nothing yet (an instance
+	// answers only when asked; nothing of an earlier response is left).
+	awaited := false
 	if len(req.body) <= smallBody {
 		b = append(b, req.body...)
-		err = c.write(ctx, deadline, b, nil)
+		if c.sock != nil && c.r == c.w {
+			var n int
+			n, err = c.sock.WriteAwait(b)
+			awaited = err == nil && n == len(b)
+			if err == nil && !awaited {
+				err = c.write(ctx, deadline, b[n:], nil)
+			}
+		} else {
+			err = c.write(ctx, deadline, b, nil)
+		}
 	} else {
 		err = c.write(ctx, deadline, b, req.body)
 	}
@@ -287,11 +301,13 @@ func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline ti
 		return resp, false, fmt.Errorf("write request: %w", err)
 	}
 
-	// The instance has only now got the request: reading at once would
-	// find nothing and wait. Under load, the other requests' goroutines
-	// run first and the response is here when this one reads (see the
-	// lean server's read of the next request).
-	runtime.Gosched()
+	if !awaited {
+		// The instance has only now got the request: reading at once
+		// would find nothing and wait. Under load, the other requests'
+		// goroutines run first and the response is here when this one
+		// reads (see the lean server's read of the next request).
+		runtime.Gosched()
+	}
 	c.resp.Reset(false)
 	c.gotType, c.gotAttributes = false, false
 	c.contentType, c.customAttributes = "", ""

@@ -24,6 +24,8 @@ type Socket struct {
 	rerr     error
 	werr     error
 	rfn, wfn func(fd uintptr) bool
+	afn      func(fd uintptr) bool
+	awaiting bool // WriteAwait has yet to write
 }
 
 // NewSocket returns the Socket of c, or nil if c has no file descriptor
@@ -38,7 +40,7 @@ func NewSocket(c net.Conn) *Socket {
 		return nil
 	}
 	s := &Socket{rc: rc}
-	s.rfn, s.wfn = s.read, s.write
+	s.rfn, s.wfn, s.afn = s.read, s.write, s.writeAwait
 	return s
 }
 
@@ -88,6 +90,43 @@ func (s *Socket) write(fd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// WriteAwait writes p, a request, and waits until the socket is readable,
+// without reading first: a read between the write and the reply would
+// find nothing, and cost a system call before the wait. It returns how
+// much of p went out. When the socket takes less than all of p at once,
+// WriteAwait returns without waiting: the caller writes the rest and then
+// reads as usual. What ends the wait other than the reply (the read
+// deadline, an error) is left for the next Read to report. WriteAwait is
+// both a Read and a Write of the Socket.
+//
+// No reply can be missed: the write happens inside the read's readiness
+// cycle, after the poller has been reset for the wait, so that whatever
+// arrives after the write wakes it. Bytes that arrived before the write
+// (which a reply to this request cannot be) may not end the wait; they are
+// read with the reply. It is for peers that speak only when spoken to,
+// such as an HTTP/1.1 server answering one request at a time.
+func (s *Socket) WriteAwait(p []byte) (int, error) {
+	s.wp, s.wn, s.werr, s.awaiting = p, 0, nil, true
+	err := s.rc.Read(s.afn)
+	s.wp = nil
+	if s.awaiting { // the read did not start: closed, or past its deadline
+		s.awaiting = false
+		return 0, err
+	}
+	return s.wn, s.werr
+}
+
+// writeAwait is WriteAwait's read function: the first call writes (and
+// asks for the wait if all went out), the next ends the wait.
+func (s *Socket) writeAwait(fd uintptr) bool {
+	if !s.awaiting {
+		return true // readable, or woken by the deadline or an error
+	}
+	s.awaiting = false
+	s.write(fd)
+	return s.werr != nil || s.wn < len(s.wp)
 }
 
 // Write writes all of p, as net.Conn's Write does.

@@ -118,3 +118,100 @@ func TestSocketWriteToClosedPeer(t *testing.T) {
 		t.Logf("then: %v", err)
 	}
 }
+
+// TestSocketWriteAwait checks that WriteAwait writes a request and returns
+// once the reply is there to read, that bytes already waiting are read
+// with the reply, and that it stops short without waiting when the socket
+// takes only part of a large write, and on a deadline or a closed socket.
+func TestSocketWriteAwait(t *testing.T) {
+	a, b := socketPair(t)
+	sa := NewSocket(a)
+
+	// The peer answers each request after a pause: WriteAwait returns
+	// only then, with the answer ready for one Read.
+	const pause = 30 * time.Millisecond
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, err := b.Read(buf)
+			if err != nil {
+				return
+			}
+			time.Sleep(pause)
+			if _, err := b.Write(append([]byte("re: "), buf[:n]...)); err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 64)
+	for i, req := range []string{"one", "two"} {
+		start := time.Now()
+		n, err := sa.WriteAwait([]byte(req))
+		if err != nil || n != len(req) {
+			t.Fatalf("request %d: WriteAwait = %d, %v", i, n, err)
+		}
+		if waited := time.Since(start); waited < pause {
+			t.Errorf("request %d: WriteAwait returned after %v, before the reply (%v)", i, waited, pause)
+		}
+		n, err = sa.Read(buf)
+		if err != nil || string(buf[:n]) != "re: "+req {
+			t.Fatalf("request %d: read %q, %v; want %q", i, buf[:n], err, "re: "+req)
+		}
+	}
+
+	// Bytes that came before the request are read with the reply.
+	c, d := socketPair(t)
+	sc := NewSocket(c)
+	d.Write([]byte("early;"))
+	time.Sleep(10 * time.Millisecond) // the early bytes are in c's buffer
+	go func() {
+		buf := make([]byte, 64)
+		if _, err := d.Read(buf); err == nil {
+			time.Sleep(pause)
+			d.Write([]byte("reply"))
+		}
+	}()
+	if _, err := sc.WriteAwait([]byte("request")); err != nil {
+		t.Fatal(err)
+	}
+	got := []byte{}
+	for len(got) < len("early;reply") {
+		n, err := sc.Read(buf)
+		if err != nil {
+			t.Fatalf("read after %q: %v", got, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != "early;reply" {
+		t.Errorf("read %q, want %q", got, "early;reply")
+	}
+
+	// A write larger than the socket takes at once: WriteAwait returns
+	// what went out, without waiting, and Write sends the rest.
+	e, f := socketPair(t)
+	se := NewSocket(e)
+	big := bytes.Repeat([]byte("x"), 16<<20)
+	n, err := se.WriteAwait(big)
+	if err != nil || n <= 0 || n >= len(big) {
+		t.Fatalf("WriteAwait of 16 MiB = %d, %v; want a partial write", n, err)
+	}
+	go io.Copy(io.Discard, f)
+	if m, err := se.Write(big[n:]); err != nil || n+m != len(big) {
+		t.Fatalf("rest of the write: %d, %v", m, err)
+	}
+
+	// The deadline ends the wait; the next Read reports it.
+	e.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+	if n, err := se.WriteAwait([]byte("unanswered")); err != nil || n != len("unanswered") {
+		t.Fatalf("WriteAwait with a deadline = %d, %v", n, err)
+	}
+	if _, err := se.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("read after the deadline: %v, want os.ErrDeadlineExceeded", err)
+	}
+
+	// On a closed socket, it fails without writing.
+	a.Close()
+	if n, err := sa.WriteAwait([]byte("closed")); n != 0 || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("WriteAwait on a closed socket = %d, %v; want 0, net.ErrClosed", n, err)
+	}
+}
