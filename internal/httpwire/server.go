@@ -40,7 +40,7 @@ import (
 //   - the request's context is the connection's: it is cancelled when the
 //     connection closes, not when ServeHTTP returns; a client going away
 //     cancels it too, noticed once the handler has read the body and run
-//     for watchAfter (net/http notices at once);
+//     for watchAfter to twice that (net/http notices at once);
 //   - the response is buffered up to MaxBufferedBody and sent with a
 //     Content-Length in one write; a larger one, or one the handler
 //     flushes, is sent chunked as it is written;
@@ -267,11 +267,14 @@ type conn struct {
 	// The watch for a client going away while a handler runs (see
 	// startWatch). quiet says the body is read and no request bytes are
 	// buffered, so that a read of nc may run beside the handler.
-	src       peekReader // what br reads: nc, after a byte the watch read
-	out       io.Writer  // what responses are written to: nc
-	watch     *time.Timer
+	src       peekReader  // what br reads: nc, after a byte the watch read
+	out       io.Writer   // what responses are written to: nc
+	watch     *time.Timer // runs checkWatch; armed while requests are served
 	watchMu   sync.Mutex
-	inHandler bool
+	armed     bool          // watch is due to run
+	inHandler bool          // a handler runs
+	handlers  uint64        // handlers started on the connection
+	checked   uint64        // handlers when checkWatch last ran, or watch was armed
 	watchDone chan struct{} // closed when the watch's read returned; nil if none
 	quiet     atomic.Bool
 
@@ -303,10 +306,10 @@ func (c *conn) serve() {
 		}
 		c.br.Reset(nil)
 		bufReaders.Put(c.br)
-		if c.watch != nil {
-			c.watch.Stop()
-		}
+		c.watch.Stop()
 	}()
+	c.watch = time.AfterFunc(time.Hour, c.checkWatch)
+	c.watch.Stop() // armed by startHandler
 	c.base = (&http.Request{}).WithContext(c.ctx)
 	c.header = http.Header{}
 	c.resp.c = c
@@ -549,29 +552,49 @@ const watchAfter = 100 * time.Millisecond
 
 var errClientGone = errors.New("client went away")
 
-// startHandler arms the watch for the request about to be served.
+// startHandler tells the watch that a handler is about to run. The watch's
+// timer is armed here only if it is not already: back-to-back requests
+// cost no timer update each, and an idle connection no timer at all.
 func (c *conn) startHandler() {
 	c.quiet.Store(c.body.remain == 0 && c.br.Buffered() == 0)
 	c.watchMu.Lock()
 	c.inHandler = true
-	c.watchMu.Unlock()
-	if c.watch == nil {
-		c.watch = time.AfterFunc(watchAfter, c.startWatch)
-	} else {
+	c.handlers++
+	if !c.armed {
+		c.armed, c.checked = true, c.handlers
 		c.watch.Reset(watchAfter)
+	}
+	c.watchMu.Unlock()
+}
+
+// checkWatch runs watchAfter after the timer was armed, and every
+// watchAfter while handlers keep starting: a handler that was already
+// running at the previous check (or when the timer was armed) has run for
+// at least watchAfter, and the watch starts; one started since is checked
+// again later; with no handler running, the timer is left unarmed.
+func (c *conn) checkWatch() {
+	c.watchMu.Lock()
+	defer c.watchMu.Unlock()
+	switch {
+	case !c.inHandler:
+		c.armed = false
+	case c.handlers != c.checked:
+		c.checked = c.handlers
+		c.watch.Reset(watchAfter)
+	default:
+		c.armed = false
+		c.startWatch()
 	}
 }
 
-// startWatch runs when a handler has run for watchAfter: if the body is
-// read and no further request is buffered, a goroutine reads the
-// connection, as net/http's background read does. EOF or an error means
-// the client is gone: the connection's context is cancelled, so that the
-// handler can stop. A byte means the client sent its next request; it is
-// kept for br.
+// startWatch runs, with watchMu held, when a handler has run for
+// watchAfter: if the body is read and no further request is buffered, a
+// goroutine reads the connection, as net/http's background read does. EOF
+// or an error means the client is gone: the connection's context is
+// cancelled, so that the handler can stop. A byte means the client sent
+// its next request; it is kept for br.
 func (c *conn) startWatch() {
-	c.watchMu.Lock()
-	defer c.watchMu.Unlock()
-	if !c.inHandler || c.watchDone != nil || !c.quiet.Load() {
+	if c.watchDone != nil || !c.quiet.Load() {
 		return
 	}
 	done := make(chan struct{})
@@ -591,7 +614,6 @@ func (c *conn) startWatch() {
 // endHandler stops the watch once the handler has returned, and reports
 // whether it found the client gone.
 func (c *conn) endHandler() (gone bool) {
-	c.watch.Stop()
 	c.watchMu.Lock()
 	c.inHandler = false
 	done := c.watchDone

@@ -1879,6 +1879,40 @@ func TestClientGoneCancelsContext(t *testing.T) {
 				t.Fatal("the handler's context was not cancelled")
 			}
 		})
+		t.Run(ts.name+"/gone after other requests", func(t *testing.T) {
+			// The slow request is not the connection's first: on the lean
+			// server, the watch's timer was armed by an earlier one.
+			cancelled := make(chan struct{})
+			ts := startServer(t, ts.lean != nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				if r.URL.Path != "/slow" {
+					return
+				}
+				select {
+				case <-r.Context().Done():
+					close(cancelled)
+				case <-time.After(5 * time.Second):
+				}
+			}), nil, nil)
+			c, br := dialSend(t, ts.addr, "")
+			for i := 0; i < 3; i++ {
+				io.WriteString(c, "POST /quick HTTP/1.1\r\n"+hostField+"Content-Length: 2\r\n\r\nhi")
+				if _, err := readResponse(c, br, "POST"); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(30 * time.Millisecond)
+			}
+			io.WriteString(c, "POST /slow HTTP/1.1\r\n"+hostField+"Content-Length: 2\r\n\r\nhi")
+			time.Sleep(20 * time.Millisecond)
+			start := time.Now()
+			c.Close()
+			select {
+			case <-cancelled:
+				t.Logf("cancelled %v after the close", time.Since(start).Round(time.Millisecond))
+			case <-time.After(3 * time.Second):
+				t.Fatal("the handler's context was not cancelled")
+			}
+		})
 		t.Run(ts.name+"/pipelined", func(t *testing.T) {
 			c, br := dialSend(t, ts.addr, "POST /slow HTTP/1.1\r\n"+hostField+"Content-Length: 2\r\n\r\nhi")
 			time.Sleep(250 * time.Millisecond) // past watchAfter: the watch reads
