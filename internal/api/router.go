@@ -176,6 +176,16 @@ func newUUID() string {
 
 const hexDigits = "0123456789abcdef"
 
+// Header returns the first value of a header field by its canonical key
+// ("Content-Type"), as http.Header.Get does without canonicalising the key
+// first: for the fields every request is asked for.
+func Header(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // headerRequestID is the canonical form of x-amzn-RequestId, the key
 // Header.Set would use.
 const headerRequestID = "X-Amzn-Requestid"
@@ -226,10 +236,10 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer x.log()
 
 	switch {
-	case r.Header.Get("Smithy-Protocol") != "":
+	case Header(r.Header, "Smithy-Protocol") != "":
 		x.proto = protoCBOR
 		rt.serveCBOR(x)
-	case r.Header.Get("X-Amz-Target") != "":
+	case Header(r.Header, "X-Amz-Target") != "":
 		rt.serveJSON(x)
 	case isQueryRequest(r):
 		x.proto = protoQuery
@@ -416,8 +426,11 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 // the Go SDK from 10 KiB on). The signature covers the encoded bytes. The
 // decoded body is held to limit too.
 func decodeBody(r *http.Request, body []byte, limit int64) ([]byte, error) {
-	enc := strings.TrimSpace(strings.ToLower(r.Header.Get("Content-Encoding")))
-	switch enc {
+	enc := Header(r.Header, "Content-Encoding")
+	if enc == "" {
+		return body, nil
+	}
+	switch enc = strings.TrimSpace(strings.ToLower(enc)); enc {
 	case "", "identity":
 		return body, nil
 	case "gzip":

@@ -14,6 +14,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -451,9 +452,9 @@ func (c *conn) readHead() (string, error) {
 			skip = 0
 		}
 		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
-			if bareLF(buf[:i+4]) {
-				return "", c.handOff()
-			}
+			// A line feed without a carriage return in it (a line end to
+			// net/http) fails parseRequestHead's checks: the head is
+			// handed off then.
 			return string(buf[:i+4]), nil
 		}
 		// (After the first request, net/http closes a connection that
@@ -962,11 +963,30 @@ func appendHead(b []byte, code int, h http.Header, w *response) []byte {
 	return b
 }
 
+// plainValue reports whether v goes into a header field as it is: no line
+// breaks, nothing to trim at its ends.
+func plainValue(v string) bool {
+	if v == "" {
+		return true
+	}
+	if c := v[0]; c == ' ' || c == '\t' {
+		return false
+	}
+	if c := v[len(v)-1]; c == ' ' || c == '\t' {
+		return false
+	}
+	return strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0
+}
+
 // appendField appends "k: v\r\n", with v's line breaks made spaces and its
 // ends trimmed, as net/http writes header fields.
 func appendField(b []byte, k, v string) []byte {
 	b = append(b, k...)
 	b = append(b, ": "...)
+	if plainValue(v) {
+		b = append(b, v...)
+		return append(b, "\r\n"...)
+	}
 	start := len(b)
 	for i := 0; i < len(v); i++ {
 		c := v[i]

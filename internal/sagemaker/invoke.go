@@ -59,11 +59,11 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	h := req.HTTP.Header
 	resp, err := rt.gateway.Invoke(ctx, ep, &hosting.InvokeRequest{
 		Body:             body,
-		ContentType:      first(h, "Content-Type"),
-		Accept:           first(h, "Accept"),
-		CustomAttributes: first(h, keyCustomAttributes),
-		TargetVariant:    first(h, keyTargetVariant),
-		TargetModel:      first(h, keyTargetModel),
+		ContentType:      api.Header(h, "Content-Type"),
+		Accept:           api.Header(h, "Accept"),
+		CustomAttributes: api.Header(h, keyCustomAttributes),
+		TargetVariant:    api.Header(h, keyTargetVariant),
+		TargetModel:      api.Header(h, keyTargetModel),
 		RequestID:        req.RequestID,
 	})
 	if err != nil {
@@ -79,15 +79,6 @@ var (
 	keyTargetVariant    = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetVariant)
 	keyTargetModel      = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetModel)
 )
-
-// first returns the first value of a header by its canonical key, as
-// http.Header.Get does.
-func first(h http.Header, key string) string {
-	if v := h[key]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
 
 // Namespaces and dimensions of the endpoint metrics, as CloudWatch names
 // them: invocation metrics in AWS/SageMaker, instance utilization in
