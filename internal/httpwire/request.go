@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -21,13 +22,14 @@ type requestHead struct {
 // parseRequestHead parses head, a request line and header lines ending in
 // an empty line, all with CRLF, filling hdr (which must be empty) with the
 // header fields in canonical form, except Host, as net/http does. Values
-// are substrings of head. ok is false for anything but a plain HTTP/1.1
+// are substrings of head; the slices holding them share one backing array,
+// sc's, reused from one request to the next. ok is false for anything but a plain HTTP/1.1
 // request in origin form with no body or a Content-Length body: chunked
 // bodies, Expect, Upgrade, obsolete line folding, HTTP/1.0, a missing or
 // repeated Host, and everything malformed. Such requests are net/http's
 // to serve or to refuse, so that the lean server never answers a request
 // net/http would answer otherwise.
-func parseRequestHead(head string, hdr http.Header) (h requestHead, ok bool) {
+func parseRequestHead(head string, hdr http.Header, sc *headScratch) (h requestHead, ok bool) {
 	line, rest, _ := strings.Cut(head, "\r\n")
 	method, rest1, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(rest1, " ")
@@ -36,10 +38,11 @@ func parseRequestHead(head string, hdr http.Header) (h requestHead, ok bool) {
 	}
 	h.method, h.target, h.contentLength = method, target, -1
 	haveHost := false
-	// One backing array for the fields' values, a line each at most:
-	// each field's slice is capped at its own element, so that a
-	// repeated field appends to a copy.
-	vals := make([]string, 0, strings.Count(rest, "\r\n"))
+	// One backing array for the fields' values: each field's slice is
+	// capped at its own element, so that a repeated field appends to a
+	// copy. The keys seen tell a repeated field without a map lookup.
+	keys, vals := sc.keys[:0], sc.vals[:0]
+	defer func() { sc.keys, sc.vals = keys, vals }()
 	for {
 		line, rest, _ = strings.Cut(rest, "\r\n")
 		if line == "" {
@@ -89,10 +92,10 @@ func parseRequestHead(head string, hdr http.Header) (h requestHead, ok bool) {
 				}
 			}
 		}
-		if have, ok := hdr[key]; ok {
-			hdr[key] = append(have, value)
+		if slices.Contains(keys, key) {
+			hdr[key] = append(hdr[key], value)
 		} else {
-			vals = append(vals, value)
+			keys, vals = append(keys, key), append(vals, value)
 			hdr[key] = vals[len(vals)-1 : len(vals) : len(vals)]
 		}
 	}
@@ -104,6 +107,10 @@ func parseRequestHead(head string, hdr http.Header) (h requestHead, ok bool) {
 	}
 	return h, haveHost
 }
+
+// headScratch is what parseRequestHead reuses from one request to the next
+// on a connection.
+type headScratch struct{ keys, vals []string }
 
 // parseLength parses a Content-Length value: 1 to 18 decimal digits.
 func parseLength(s string) (int64, bool) {

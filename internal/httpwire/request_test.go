@@ -56,7 +56,7 @@ func TestParseRequestHead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			hdr := http.Header{}
-			got, ok := parseRequestHead(tt.head, hdr)
+			got, ok := parseRequestHead(tt.head, hdr, &headScratch{})
 			if ok != tt.ok {
 				t.Fatalf("ok = %v, want %v", ok, tt.ok)
 			}
@@ -193,7 +193,7 @@ func netHTTPServes(head string, req *http.Request) bool {
 func checkAgainstNetHTTP(t *testing.T, head string) {
 	t.Helper()
 	hdr := http.Header{}
-	h, ok := parseRequestHead(head, hdr)
+	h, ok := parseRequestHead(head, hdr, &headScratch{})
 	var u url.URL
 	if ok {
 		ok = requestURL(&u, h.target)

@@ -279,14 +279,15 @@ type conn struct {
 	watchDone chan struct{} // closed when the watch's read returned; nil if none
 	quiet     atomic.Bool
 
-	base   *http.Request // carries ctx; each request starts as a copy
-	req    http.Request
-	url    url.URL
-	header http.Header
-	body   body
-	resp   response
-	date   [len(http.TimeFormat)]byte
-	dateAt int64 // the Unix second date holds
+	base    *http.Request // carries ctx; each request starts as a copy
+	req     http.Request
+	url     url.URL
+	header  http.Header
+	scratch headScratch // parseRequestHead's, for header
+	body    body
+	resp    response
+	date    [len(http.TimeFormat)]byte
+	dateAt  int64 // the Unix second date holds
 }
 
 var bufReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
@@ -355,7 +356,7 @@ func (c *conn) serveOne() error {
 	}
 	c.idle.Store(false)
 	clear(c.header)
-	h, ok := parseRequestHead(head, c.header)
+	h, ok := parseRequestHead(head, c.header, &c.scratch)
 	if ok {
 		ok = requestURL(&c.url, h.target)
 	}
