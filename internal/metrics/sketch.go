@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"slices"
-	"sort"
 )
 
 // The quantile sketch is a DDSketch-style log-bucketed histogram: a value v > 0
@@ -55,18 +54,41 @@ type sketch struct {
 
 // add counts n samples of value v >= 0. It allocates only when v falls in a
 // bin the sketch has not seen.
-func (s *sketch) add(v float64, n uint32) {
+func (s *sketch) add(v float64, n uint32) { s.addAt(sketchBin(v), n) }
+
+// sketchBin is the bin of v >= 0: sketchIndex(v), or zeroBin for the values
+// counted as zero. A value going into several sketches (a series' buckets
+// of each resolution) is binned once.
+func sketchBin(v float64) int32 {
 	if v < sketchMinPositive {
+		return zeroBin
+	}
+	return sketchIndex(v)
+}
+
+// zeroBin is sketchBin's bin of the values counted as zero: below any
+// sketchIndex of a value from sketchMinPositive up.
+const zeroBin = math.MinInt32
+
+// addAt counts n samples in bin idx, from sketchBin.
+func (s *sketch) addAt(idx int32, n uint32) {
+	if idx == zeroBin {
 		s.zero += uint64(n)
 		return
 	}
 	if s.packed != nil {
 		s.unpack()
 	}
-	idx := sketchIndex(v)
-	// Common case: repeated values hit the most recent bins; binary search
-	// keeps the rest logarithmic.
-	i := sort.Search(len(s.bins), func(k int) bool { return s.bins[k].idx >= idx })
+	// The first bin with an index of at least idx, by binary search.
+	i, j := 0, len(s.bins)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if s.bins[h].idx < idx {
+			i = h + 1
+		} else {
+			j = h
+		}
+	}
 	if i < len(s.bins) && s.bins[i].idx == idx {
 		if s.bins[i].n > math.MaxUint32-n {
 			s.bins[i].n = math.MaxUint32 // saturate; unreachable in practice

@@ -387,6 +387,10 @@ func (sr *series) add(ts int64, unit string, set StatisticSet, v float64, n uint
 	sr.totalCount += set.SampleCount
 	sr.totalSum += set.Sum
 	sr.last = max(sr.last, ts)
+	var bin int32
+	if pct {
+		bin = sketchBin(v)
+	}
 	for _, r := range [2]struct {
 		b   *[]bucket
 		res int64
@@ -410,7 +414,7 @@ func (sr *series) add(ts int64, unit string, set StatisticSet, v float64, n uint
 		case !pct:
 			b.noPct = true
 		case !b.noPct:
-			b.sk.add(v, n)
+			b.sk.addAt(bin, n)
 			if b != &(*r.b)[len(*r.b)-1] {
 				b.sk.pack() // an out-of-order sample into a sealed bucket
 			}
