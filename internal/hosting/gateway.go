@@ -95,6 +95,8 @@ type InvokeResponse struct {
 	CustomAttributes string
 	// InvokedProductionVariant is the variant that answered.
 	InvokedProductionVariant string
+
+	fields [4]string // Write's header values, kept here to need no allocation
 }
 
 // Write writes the response as SageMaker Runtime does: status 200, the
@@ -102,9 +104,8 @@ type InvokeResponse struct {
 // CustomAttributes headers.
 func (r *InvokeResponse) Write(w http.ResponseWriter) error {
 	h := w.Header()
-	// One array for the header values.
-	vals := [...]string{r.ContentType, r.InvokedProductionVariant, r.CustomAttributes, strconv.Itoa(len(r.Body))}
-	vs := vals[:]
+	r.fields = [...]string{r.ContentType, r.InvokedProductionVariant, r.CustomAttributes, strconv.Itoa(len(r.Body))}
+	vs := r.fields[:]
 	if r.ContentType != "" {
 		h["Content-Type"] = vs[0:1:1]
 	}
