@@ -736,9 +736,9 @@ func (handoffAddr) String() string  { return "handoff" }
 
 // response is the lean server's http.ResponseWriter.
 type response struct {
-	c      *conn
-	req    *http.Request
-	header http.Header
+	c       *conn
+	headReq bool // the request is a HEAD request
+	header  http.Header
 
 	status    int
 	wrote     bool   // the status is set (WriteHeader, or a first Write)
@@ -755,11 +755,11 @@ type response struct {
 
 func (w *response) reset(r *http.Request) {
 	clear(w.header)
-	w.req = r
 	w.status, w.wrote, w.chunked, w.written = 0, false, false, 0
 	w.head, w.body = w.head[:0], w.body[:0]
 	w.hasType, w.hasDate, w.hasLength = false, false, false
 	w.close = r.Close
+	w.headReq = r.Method == http.MethodHead
 }
 
 func (w *response) Header() http.Header { return w.header }
@@ -799,7 +799,7 @@ func (w *response) Write(p []byte) (int, error) {
 		return 0, errors.New("http: connection broken")
 	}
 	w.written += int64(len(p))
-	if w.req.Method == http.MethodHead {
+	if w.headReq {
 		// Nothing is sent, but the Content-Type is sniffed as for GET.
 		if !w.hasType && len(w.body) < sniffLen {
 			w.body = append(w.body, p[:min(len(p), sniffLen-len(w.body))]...)
@@ -824,7 +824,7 @@ func (w *response) Flush() {
 	}
 	out := w.out[:0]
 	if !w.chunked {
-		if !w.bodyAllowed() || w.req.Method == http.MethodHead {
+		if !w.bodyAllowed() || w.headReq {
 			return // nothing to stream; finish sends the head
 		}
 		w.chunked = true
@@ -861,7 +861,7 @@ func (w *response) finish() {
 			length = w.written
 		}
 		out = w.endHead(out, length)
-		if w.req.Method != http.MethodHead {
+		if !w.headReq {
 			out = append(out, w.body...)
 		}
 	}
@@ -891,7 +891,7 @@ func (w *response) endHead(out []byte, length int64) []byte {
 	switch {
 	case w.chunked:
 		out = append(out, "Transfer-Encoding: chunked\r\n"...)
-	case length >= 0 && (w.req.Method != http.MethodHead || !w.hasLength && length > 0):
+	case length >= 0 && (!w.headReq || !w.hasLength && length > 0):
 		out = append(out, "Content-Length: "...)
 		out = strconv.AppendInt(out, length, 10)
 		out = append(out, "\r\n"...)
@@ -941,7 +941,7 @@ func appendHead(b []byte, code int, h http.Header, w *response) []byte {
 		case "Content-Length":
 			// Ours, from what is written; a HEAD response keeps the
 			// handler's.
-			if w == nil || w.req.Method != http.MethodHead || !w.bodyAllowed() {
+			if w == nil || !w.headReq || !w.bodyAllowed() {
 				continue
 			}
 			w.hasLength = true
