@@ -74,7 +74,7 @@ func TestScalesThroughCloudWatchAlarms(t *testing.T) {
 		for range 6 * 10 {
 			_, inService := s.cap.state(testAccount, testRegion, variantID)
 			perInstance := 70.0 / float64(inService)
-			s.must(ms.PutStatistics("AWS/SageMaker", "InvocationsPerInstance", dims,
+			s.must(ms.In(cloudwatch.MetricsScope(testAccount, testRegion)).PutStatistics("AWS/SageMaker", "InvocationsPerInstance", dims,
 				metrics.StatisticSet{SampleCount: 70, Sum: perInstance, Minimum: perInstance / 70, Maximum: perInstance / 70}, "Count", time.Now()))
 			time.Sleep(10 * time.Second)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/awstime"
+	"github.com/inferscale/inferscale/internal/cloudwatch"
 	"github.com/inferscale/inferscale/internal/metrics"
 	"github.com/inferscale/inferscale/internal/store"
 )
@@ -174,7 +175,7 @@ func predictiveLoad(spec PredictiveScalingMetricSpecification, v Variant) loadMe
 // hourlyHistory reads a metric's complete hours in [from, to) from the
 // store: the series from its first hour with data, hours without data
 // being 0 (no load).
-func hourlyHistory(ms *metrics.Store, m loadMetric, from, to time.Time) ([]float64, time.Time, error) {
+func hourlyHistory(ms *metrics.View, m loadMetric, from, to time.Time) ([]float64, time.Time, error) {
 	dps, err := ms.Query(metrics.Query{Namespace: m.namespace, MetricName: m.name, Dimensions: m.dims,
 		Start: from, End: to, Period: time.Hour, Unit: m.unit})
 	if err != nil || len(dps) == 0 {
@@ -250,7 +251,7 @@ func (s *Service) getPredictiveScalingForecast(ctx context.Context, req *api.Req
 	}
 	m := predictiveLoad(spec, t.variant)
 	to := now.Truncate(time.Hour)
-	history, first, err := hourlyHistory(s.Metrics, m, to.Add(-forecastHistory), to)
+	history, first, err := hourlyHistory(s.Metrics.In(cloudwatch.MetricsScope(t.account, t.region)), m, to.Add(-forecastHistory), to)
 	if err != nil {
 		return nil, fmt.Errorf("read load history: %w", err)
 	}

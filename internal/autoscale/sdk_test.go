@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/inferscale/inferscale/internal/api"
+	"github.com/inferscale/inferscale/internal/cloudwatch"
 	"github.com/inferscale/inferscale/internal/metrics"
 )
 
@@ -683,7 +684,7 @@ func TestPredictiveForecast(t *testing.T) {
 	dims := []metrics.Dimension{{Name: "EndpointName", Value: "my-endpoint"}, {Name: "VariantName", Value: "my-variant"}}
 	for m := hour.Add(-14 * 24 * time.Hour); m.Before(hour); m = m.Add(time.Minute) {
 		perMin := syntheticLoad(m, nil) * 20 / 60 // per hour: 20 × the synthetic load
-		if err := e.metrics.PutStatistics("AWS/SageMaker", "Invocations", dims,
+		if err := e.metrics.In(cloudwatch.MetricsScope(testAccount, testRegion)).PutStatistics("AWS/SageMaker", "Invocations", dims,
 			metrics.StatisticSet{SampleCount: perMin, Sum: perMin, Minimum: 1, Maximum: 1}, "Count", m); err != nil {
 			t.Fatal(err)
 		}

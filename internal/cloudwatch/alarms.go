@@ -273,7 +273,7 @@ func (s *Service) putAlarm(ctx context.Context, account, region string, spec Ala
 	if spec.isMath() && s.Metrics != nil {
 		// Evaluate the expression once: it must yield one time series.
 		p := spec.DatapointPeriod()
-		if _, err := AlarmDatapoints(s.Metrics, &spec, now.Truncate(p)); err != nil {
+		if _, err := AlarmDatapoints(s.Metrics.In(MetricsScope(account, region)), &spec, now.Truncate(p)); err != nil {
 			if isAPIError(err) {
 				return "", err
 			}

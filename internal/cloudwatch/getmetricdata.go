@@ -66,7 +66,7 @@ type dataToken struct {
 // with ReturnData (default true) in ScanBy order (newest first by default),
 // and pages through them MaxDatapoints at a time. Every page recomputes
 // the results and skips the datapoints earlier pages returned.
-func (s *Service) getMetricData(_ context.Context, _ *api.Request, in *getMetricDataInput) (*getMetricDataOutput, error) {
+func (s *Service) getMetricData(_ context.Context, req *api.Request, in *getMetricDataInput) (*getMetricDataOutput, error) {
 	if len(in.MetricDataQueries) == 0 {
 		return nil, missingParam("The parameter MetricDataQueries must hold at least one query.")
 	}
@@ -89,7 +89,7 @@ func (s *Service) getMetricData(_ context.Context, _ *api.Request, in *getMetric
 		}
 		offset = t.Offset
 	}
-	qs, err := newQuerySet(s.Metrics, in.MetricDataQueries, in.StartTime.Time, in.EndTime.Time, "MetricDataQueries")
+	qs, err := newQuerySet(s.metricsOf(req), in.MetricDataQueries, in.StartTime.Time, in.EndTime.Time, "MetricDataQueries")
 	if err != nil {
 		return nil, err
 	}

@@ -133,7 +133,7 @@ func (s *Service) evaluateAlarm(ctx context.Context, r store.Resource, a *Metric
 	// newest complete one ends at the last boundary.
 	secs := int64(period / time.Second)
 	end := time.Unix(floorDiv(now.Unix(), secs)*secs, 0).UTC()
-	dps, err := AlarmDatapoints(s.Metrics, &a.AlarmSpec, end)
+	dps, err := AlarmDatapoints(s.Metrics.In(MetricsScope(r.Account, r.Region)), &a.AlarmSpec, end)
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (s *Service) evaluateAlarm(ctx context.Context, r store.Resource, a *Metric
 // expression) for the complete periods of its evaluation range, which ends
 // at end: the datapoints EvaluateAlarm takes. The alarm loop and
 // `inferscale simulate` both read them this way.
-func AlarmDatapoints(m *metrics.Store, a *AlarmSpec, end time.Time) ([]AlarmDatapoint, error) {
+func AlarmDatapoints(m *metrics.View, a *AlarmSpec, end time.Time) ([]AlarmDatapoint, error) {
 	period := a.DatapointPeriod()
 	n := int(a.EvaluationPeriods) + EvaluationRangeExtra
 	start := end.Add(-time.Duration(n) * period)

@@ -120,12 +120,13 @@ func (s *Service) putMetricData(_ context.Context, req *api.Request, in *putMetr
 		}
 		samples = append(samples, ss...)
 	}
+	ms := s.metricsOf(req)
 	for _, sm := range samples {
 		var err error
 		if sm.raw {
-			err = s.Metrics.Put(in.Namespace, sm.name, sm.dims, sm.set.Sum, sm.unit, sm.at)
+			err = ms.Put(in.Namespace, sm.name, sm.dims, sm.set.Sum, sm.unit, sm.at)
 		} else {
-			err = s.Metrics.PutStatistics(in.Namespace, sm.name, sm.dims, sm.set, sm.unit, sm.at)
+			err = ms.PutStatistics(in.Namespace, sm.name, sm.dims, sm.set, sm.unit, sm.at)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("put metric data: %w", err)
@@ -268,7 +269,7 @@ type getMetricStatisticsOutput struct {
 	Datapoints []datapointOut `json:"Datapoints"`
 }
 
-func (s *Service) getMetricStatistics(_ context.Context, _ *api.Request, in *getMetricStatisticsInput) (*getMetricStatisticsOutput, error) {
+func (s *Service) getMetricStatistics(_ context.Context, req *api.Request, in *getMetricStatisticsInput) (*getMetricStatisticsOutput, error) {
 	switch {
 	case len(in.Statistics) == 0 && len(in.ExtendedStatistics) == 0:
 		return nil, missingParam("Must specify either Statistics or ExtendedStatistics.")
@@ -291,7 +292,7 @@ func (s *Service) getMetricStatistics(_ context.Context, _ *api.Request, in *get
 	if g.n > maxStatisticDatapoints {
 		return nil, invalidCombination("You have requested up to %s datapoints, which exceeds the limit of 1,440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.", thousands(g.n))
 	}
-	dps, err := s.Metrics.Query(metrics.Query{
+	dps, err := s.metricsOf(req).Query(metrics.Query{
 		Namespace:          in.Namespace,
 		MetricName:         in.MetricName,
 		Dimensions:         toMetricDims(in.Dimensions),
@@ -378,7 +379,7 @@ func (s *Service) listMetrics(_ context.Context, req *api.Request, in *listMetri
 	if in.OwningAccount != "" && in.OwningAccount != req.Account {
 		return out, nil // no linked accounts
 	}
-	all := s.Metrics.ListMetrics(f)
+	all := s.metricsOf(req).ListMetrics(f)
 	start := 0
 	if in.NextToken != "" {
 		after, err := decodeMetricToken(in.NextToken)

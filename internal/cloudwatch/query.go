@@ -83,7 +83,7 @@ func checkPeriod(period int32, param string) error {
 // queries read the metrics store, expressions are evaluated on demand with
 // their results kept, so each query runs once.
 type querySet struct {
-	store      *metrics.Store
+	store      *metrics.View
 	queries    []MetricDataQuery
 	parsed     []node // expression of query i, nil for metric queries
 	byID       map[string]int
@@ -100,7 +100,7 @@ type querySet struct {
 // newQuerySet validates queries (ids, exactly one of MetricStat and
 // Expression, metrics, periods, statistics, expression syntax and
 // references) and prepares their evaluation over [start, end).
-func newQuerySet(store *metrics.Store, queries []MetricDataQuery, start, end time.Time, param string) (*querySet, error) {
+func newQuerySet(store *metrics.View, queries []MetricDataQuery, start, end time.Time, param string) (*querySet, error) {
 	qs := &querySet{
 		store: store, queries: queries, parsed: make([]node, len(queries)), byID: map[string]int{},
 		start: start, end: end, param: param,

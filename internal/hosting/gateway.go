@@ -208,7 +208,7 @@ func (g *Gateway) Close() { g.transport.CloseIdleConnections() }
 // *ServiceUnavailableError, or a wrapped ctx error.
 func (g *Gateway) Invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest) (*InvokeResponse, error) {
 	start := time.Now()
-	inv := Invocation{Endpoint: ep.name, TargetModel: req.TargetModel}
+	inv := Invocation{Endpoint: ep.name, Owner: ep.opts.Owner, TargetModel: req.TargetModel}
 	resp, err := g.invoke(ctx, ep, req, &inv)
 	if g.rec != nil {
 		total := time.Since(start).Microseconds()

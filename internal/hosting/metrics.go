@@ -36,6 +36,7 @@ func (c StatusClass) String() string {
 // Invocation is what the gateway reports about one request.
 type Invocation struct {
 	Endpoint string
+	Owner    string // the endpoint's Options.Owner
 	// Variant and Instance are empty when no instance was chosen.
 	Variant  string
 	Instance string

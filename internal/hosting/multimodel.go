@@ -85,6 +85,7 @@ func (k ModelEventKind) String() string {
 // multi-model variant.
 type ModelEvent struct {
 	Endpoint    string
+	Owner       string // the endpoint's Options.Owner
 	Variant     string
 	Instance    string
 	TargetModel string
@@ -382,6 +383,6 @@ func (g *Gateway) manage(ctx context.Context, r *replica, method, url string, bo
 
 func (g *Gateway) modelEvent(v *Variant, r *replica, target string, kind ModelEventKind, d time.Duration) {
 	if g.models != nil {
-		g.models.RecordModelEvent(ModelEvent{Endpoint: v.endpoint, Variant: v.name, Instance: r.id, TargetModel: target, Kind: kind, Duration: d})
+		g.models.RecordModelEvent(ModelEvent{Endpoint: v.endpoint, Owner: v.opts.Owner, Variant: v.name, Instance: r.id, TargetModel: target, Kind: kind, Duration: d})
 	}
 }

@@ -16,6 +16,7 @@ import (
 // DiskUtilization, LoadedModelCount).
 type InstanceStats struct {
 	Endpoint string
+	Owner    string // the endpoint's Options.Owner
 	Variant  string
 	Instance string
 	// Start is the start of the period, a multiple of Period; the period
@@ -54,6 +55,7 @@ type StatsRecorder interface {
 // one value per instance.
 type statsSampler struct {
 	endpoint string
+	owner    string
 	period   time.Duration
 	usage    func(context.Context, backend.Instance) (backend.Usage, error)
 	disk     func(path string) (float64, error)
@@ -71,9 +73,9 @@ type replicaAcc struct {
 	hasUsage bool
 }
 
-func newStatsSampler(endpoint string, period time.Duration) *statsSampler {
+func newStatsSampler(endpoint, owner string, period time.Duration) *statsSampler {
 	return &statsSampler{
-		endpoint: endpoint, period: period, acc: map[*replica]*replicaAcc{},
+		endpoint: endpoint, owner: owner, period: period, acc: map[*replica]*replicaAcc{},
 		usage: func(ctx context.Context, i backend.Instance) (backend.Usage, error) { return i.Usage(ctx) },
 		disk:  diskUtilization,
 	}
@@ -123,7 +125,7 @@ func (s *statsSampler) flush(ctx context.Context, variants []*Variant) []Instanc
 	for r, a := range s.acc {
 		if a.n > 0 {
 			st := InstanceStats{
-				Endpoint: s.endpoint, Variant: a.v.name, Instance: r.id, Start: s.window, Period: s.period,
+				Endpoint: s.endpoint, Owner: s.owner, Variant: a.v.name, Instance: r.id, Start: s.window, Period: s.period,
 				ConcurrentRequests: a.sum / float64(a.n),
 				MultiModel:         r.models != nil,
 			}
@@ -177,7 +179,7 @@ func workDirOrCurrent(dir string) string {
 // period's statistics to rec.
 func (e *Endpoint) runStats(ctx context.Context, rec StatsRecorder) {
 	o := e.opts
-	s := newStatsSampler(e.name, o.StatsPeriod)
+	s := newStatsSampler(e.name, o.Owner, o.StatsPeriod)
 	for {
 		select {
 		case <-ctx.Done():

@@ -89,7 +89,7 @@ func TestStatsSampler(t *testing.T) {
 	setReady(single, r1, r2)
 	setReady(multi, r3)
 
-	s := newStatsSampler("ep", 10*time.Second)
+	s := newStatsSampler("ep", "", 10*time.Second)
 	s.disk = func(path string) (float64, error) { return 42, nil }
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	var got []InstanceStats

@@ -86,6 +86,10 @@ type Options struct {
 	Stats                     StatsRecorder
 	StatsPeriod               time.Duration
 	ConcurrencySampleInterval time.Duration
+	// Owner goes to the recorders with each Invocation, ModelEvent and
+	// InstanceStats of the endpoint, so that they can tell apart
+	// endpoints of the same name: SageMaker's are per account and region.
+	Owner string
 }
 
 func (o Options) withDefaults() Options {

@@ -15,7 +15,8 @@ import (
 // and 0.99 are those of the series' newest 1-minute bucket.
 //
 // Series of one family with different dimension names share the union of
-// label names, absent ones empty, as Prometheus requires. If sanitizing maps
+// label names, absent ones empty, as Prometheus requires. Series of a Scope
+// other than the zero one are labelled aws_account and aws_region. If sanitizing maps
 // two series to the same name and labels, the first in key order is kept.
 type Collector struct{ s *Store }
 
@@ -25,6 +26,12 @@ func (s *Store) Collector() *Collector { return &Collector{s} }
 
 // Describe sends nothing: the collector is unchecked.
 func (c *Collector) Describe(chan<- *prometheus.Desc) {}
+
+// The labels of a series of a Scope other than the zero one.
+const (
+	accountLabel = "aws_account"
+	regionLabel  = "aws_region"
+)
 
 var promQuantiles = []float64{0.5, 0.9, 0.99}
 
@@ -40,7 +47,7 @@ type promPoint struct {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	families := map[string][]promPoint{}
 	var names []string
-	for _, m := range c.s.ListMetrics(MetricFilter{}) {
+	for _, m := range c.s.listMetrics("", true, MetricFilter{}) {
 		sr := c.s.lookup(m.Namespace, m.MetricName, m.Dimensions)
 		if sr == nil {
 			continue // evicted meanwhile
@@ -49,6 +56,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for _, d := range m.Dimensions {
 			p.labels[SanitizeLabelName(d.Name)] = d.Value
 		}
+		scope, ns := scopeOf(m.Namespace)
+		if scope != (Scope{}) {
+			p.labels[accountLabel], p.labels[regionLabel] = scope.Account, scope.Region
+		}
+		m.Namespace = ns
 		sr.mu.Lock()
 		p.count, p.sum, p.unit = uint64(sr.totalCount), sr.totalSum, unitOrNone(sr.unit)
 		if n := len(sr.lo); n > 0 && !sr.lo[n-1].noPct {

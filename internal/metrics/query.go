@@ -60,20 +60,21 @@ func ParsePercentile(stat string) (float64, error) {
 	return v / 100, nil
 }
 
-// Query returns the datapoints of the periods in [Start, End) that hold
-// data, in ascending time order. An unknown series yields no datapoints.
-func (s *Store) Query(q Query) ([]Datapoint, error) {
+// query returns the datapoints of the periods in [Start, End) that hold
+// data, in ascending time order; q.Namespace is a series key's, scope
+// included. An unknown series yields no datapoints.
+func (s *Store) query(q Query) ([]Datapoint, error) {
 	if q.Period <= 0 || q.Period%HighResPeriod != 0 {
-		return nil, fmt.Errorf("query %s %s: period %v is not a positive multiple of 10s: %w", q.Namespace, q.MetricName, q.Period, ErrInvalidParameter)
+		return nil, fmt.Errorf("query %s %s: period %v is not a positive multiple of 10s: %w", plainNS(q.Namespace), q.MetricName, q.Period, ErrInvalidParameter)
 	}
 	if !q.End.After(q.Start) {
-		return nil, fmt.Errorf("query %s %s: end %v not after start %v: %w", q.Namespace, q.MetricName, q.End, q.Start, ErrInvalidParameter)
+		return nil, fmt.Errorf("query %s %s: end %v not after start %v: %w", plainNS(q.Namespace), q.MetricName, q.End, q.Start, ErrInvalidParameter)
 	}
 	qs := make([]float64, len(q.ExtendedStatistics))
 	for i, st := range q.ExtendedStatistics {
 		p, err := ParsePercentile(st)
 		if err != nil {
-			return nil, fmt.Errorf("query %s %s: %w", q.Namespace, q.MetricName, err)
+			return nil, fmt.Errorf("query %s %s: %w", plainNS(q.Namespace), q.MetricName, err)
 		}
 		qs[i] = p
 	}
@@ -183,17 +184,26 @@ type MetricFilter struct {
 	ActiveSince time.Time
 }
 
-// ListMetrics returns the series matching f, sorted by namespace, name and
-// dimensions.
-func (s *Store) ListMetrics(f MetricFilter) []Metric {
+// listMetrics returns the series of the scope whose namespace prefix is
+// prefix matching f, sorted by namespace, name and dimensions, their
+// namespaces without the prefix; all series with their keys' namespaces if
+// all is set.
+func (s *Store) listMetrics(prefix string, all bool, f MetricFilter) []Metric {
 	var out []Metric
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.RLock()
 		for _, head := range sh.series {
 			for sr := head; sr != nil; sr = sr.next {
-				if sr.matches(f) {
-					out = append(out, Metric{sr.ns, sr.name, slices.Clone(sr.dims)})
+				ns := sr.ns
+				if !all {
+					var ok bool
+					if ns, ok = inScope(ns, prefix); !ok {
+						continue
+					}
+				}
+				if sr.matches(ns, f) {
+					out = append(out, Metric{ns, sr.name, slices.Clone(sr.dims)})
 				}
 			}
 		}
@@ -211,8 +221,8 @@ func (s *Store) ListMetrics(f MetricFilter) []Metric {
 	return out
 }
 
-func (sr *series) matches(f MetricFilter) bool {
-	if f.Namespace != "" && f.Namespace != sr.ns || f.MetricName != "" && f.MetricName != sr.name {
+func (sr *series) matches(ns string, f MetricFilter) bool {
+	if f.Namespace != "" && f.Namespace != ns || f.MetricName != "" && f.MetricName != sr.name {
 		return false
 	}
 	for _, df := range f.Dimensions {

@@ -3,7 +3,8 @@
 // and the autoscaler read statistics back, and /metrics exports it to
 // Prometheus.
 //
-// A series is keyed by namespace, metric name and dimensions. Each series
+// A series is keyed by its Scope (account and region: see Store.In),
+// namespace, metric name and dimensions. Each series
 // keeps 10-second buckets for 3 hours and 1-minute buckets for 15 days, as
 // CloudWatch does for high-resolution and standard metrics. A bucket holds
 // SampleCount, Sum, Minimum, Maximum and a sparse quantile sketch; buckets
@@ -90,6 +91,7 @@ type Options struct {
 
 // Store is a bounded, thread-safe set of series. Create it with New.
 type Store struct {
+	root     View // of the zero Scope
 	seed     maphash.Seed
 	max      int
 	maxBytes int64
@@ -132,6 +134,7 @@ type bucket struct {
 // New returns an empty store.
 func New(opts Options) *Store {
 	s := &Store{seed: maphash.MakeSeed(), max: opts.MaxSeries, maxBytes: opts.MaxBytes, log: opts.Logger}
+	s.root.s = s
 	if s.max <= 0 {
 		s.max = DefaultMaxSeries
 	}
@@ -236,7 +239,7 @@ func (s *Store) getOrCreate(ns, name string, dims []Dimension) (*series, error) 
 	s.countMu.Lock()
 	if s.count >= s.max {
 		s.countMu.Unlock()
-		return nil, fmt.Errorf("add series %s %s: %w (limit %d)", ns, name, ErrTooManySeries, s.max)
+		return nil, fmt.Errorf("add series %s %s: %w (limit %d)", plainNS(ns), name, ErrTooManySeries, s.max)
 	}
 	s.count++
 	s.countMu.Unlock()
@@ -247,14 +250,14 @@ func (s *Store) getOrCreate(ns, name string, dims []Dimension) (*series, error) 
 
 func validKey(ns, name string, dims []Dimension) error {
 	if ns == "" || name == "" {
-		return fmt.Errorf("series key %q %q: namespace and metric name are required: %w", ns, name, ErrInvalidParameter)
+		return fmt.Errorf("series key %q %q: namespace and metric name are required: %w", plainNS(ns), name, ErrInvalidParameter)
 	}
 	for i, d := range dims {
 		if d.Name == "" {
-			return fmt.Errorf("series %s %s: empty dimension name: %w", ns, name, ErrInvalidParameter)
+			return fmt.Errorf("series %s %s: empty dimension name: %w", plainNS(ns), name, ErrInvalidParameter)
 		}
 		if i > 0 && dims[i-1].Name == d.Name {
-			return fmt.Errorf("series %s %s: duplicate dimension %s: %w", ns, name, d.Name, ErrInvalidParameter)
+			return fmt.Errorf("series %s %s: duplicate dimension %s: %w", plainNS(ns), name, d.Name, ErrInvalidParameter)
 		}
 	}
 	return nil
@@ -267,13 +270,10 @@ func validValue(v float64) error {
 	return nil
 }
 
-// Put records one raw sample taken at t. It is the hot path: for an existing
-// series and a value in a known sketch bin it does not allocate. unit is the
-// CloudWatch unit name ("Count", "Microseconds", ...); the series keeps the
-// first non-empty unit it is given.
-func (s *Store) Put(ns, name string, dims []Dimension, value float64, unit string, t time.Time) error {
+// put is Put with ns a series key's namespace, scope included (see View).
+func (s *Store) put(ns, name string, dims []Dimension, value float64, unit string, t time.Time) error {
 	if err := validValue(value); err != nil {
-		return fmt.Errorf("put %s %s: %w", ns, name, err)
+		return fmt.Errorf("put %s %s: %w", plainNS(ns), name, err)
 	}
 	dims = sortedDims(dims)
 	return s.add(ns, name, dims, t.Unix(), unit, StatisticSet{1, value, value, value}, value, 1, value >= 0)
@@ -287,7 +287,7 @@ func (s *Store) add(ns, name string, dims []Dimension, ts int64, unit string, se
 	for {
 		sr, err := s.getOrCreate(ns, name, dims)
 		if err != nil {
-			return fmt.Errorf("put %s %s: %w", ns, name, err)
+			return fmt.Errorf("put %s %s: %w", plainNS(ns), name, err)
 		}
 		if sr.add(ts, unit, set, v, n, pct) {
 			return nil
@@ -295,13 +295,11 @@ func (s *Store) add(ns, name string, dims []Dimension, ts int64, unit string, se
 	}
 }
 
-// PutBatch records several samples that share namespace, dimensions and
-// time, such as a request's Invocations, ModelLatency and OverheadLatency.
-// Samples before an invalid one are recorded.
-func (s *Store) PutBatch(ns string, dims []Dimension, t time.Time, samples []Sample) error {
+// putBatch is PutBatch with ns a series key's namespace.
+func (s *Store) putBatch(ns string, dims []Dimension, t time.Time, samples []Sample) error {
 	dims = sortedDims(dims)
 	for _, smp := range samples {
-		if err := s.Put(ns, smp.Name, dims, smp.Value, smp.Unit, t); err != nil {
+		if err := s.put(ns, smp.Name, dims, smp.Value, smp.Unit, t); err != nil {
 			return err
 		}
 	}
@@ -321,9 +319,8 @@ type Handle struct {
 	sr       atomic.Pointer[series]
 }
 
-// Handle returns a handle on the series of ns, name and dims, whose samples
-// are in unit. The series is created by the first Put, as Store.Put would.
-func (s *Store) Handle(ns, name string, dims []Dimension, unit string) (*Handle, error) {
+// handle is Handle with ns a series key's namespace.
+func (s *Store) handle(ns, name string, dims []Dimension, unit string) (*Handle, error) {
 	dims = slices.Clone(sortedDims(dims))
 	if err := validKey(ns, name, dims); err != nil {
 		return nil, err
@@ -334,7 +331,7 @@ func (s *Store) Handle(ns, name string, dims []Dimension, unit string) (*Handle,
 // Put records one raw sample taken at t, as Store.Put does.
 func (h *Handle) Put(value float64, t time.Time) error {
 	if err := validValue(value); err != nil {
-		return fmt.Errorf("put %s %s: %w", h.ns, h.name, err)
+		return fmt.Errorf("put %s %s: %w", plainNS(h.ns), h.name, err)
 	}
 	ts := t.Unix()
 	set := StatisticSet{1, value, value, value}
@@ -344,7 +341,7 @@ func (h *Handle) Put(value float64, t time.Time) error {
 	for {
 		sr, err := h.s.getOrCreate(h.ns, h.name, h.dims)
 		if err != nil {
-			return fmt.Errorf("put %s %s: %w", h.ns, h.name, err)
+			return fmt.Errorf("put %s %s: %w", plainNS(h.ns), h.name, err)
 		}
 		h.sr.Store(sr)
 		if sr.add(ts, h.unit, set, value, 1, value >= 0) {
@@ -353,18 +350,15 @@ func (h *Handle) Put(value float64, t time.Time) error {
 	}
 }
 
-// PutStatistics records a pre-aggregated statistic set. As in CloudWatch,
-// the set contributes to percentiles only when all its values are equal
-// (Minimum == Maximum and Sum == Minimum*SampleCount) and not negative;
-// otherwise percentiles of the buckets it lands in become unavailable.
-func (s *Store) PutStatistics(ns, name string, dims []Dimension, set StatisticSet, unit string, t time.Time) error {
+// putStatistics is PutStatistics with ns a series key's namespace.
+func (s *Store) putStatistics(ns, name string, dims []Dimension, set StatisticSet, unit string, t time.Time) error {
 	for _, v := range []float64{set.SampleCount, set.Sum, set.Minimum, set.Maximum} {
 		if err := validValue(v); err != nil {
-			return fmt.Errorf("put statistics %s %s: %w", ns, name, err)
+			return fmt.Errorf("put statistics %s %s: %w", plainNS(ns), name, err)
 		}
 	}
 	if set.SampleCount <= 0 || set.Minimum > set.Maximum {
-		return fmt.Errorf("put statistics %s %s: need SampleCount > 0 and Minimum <= Maximum: %w", ns, name, ErrInvalidParameter)
+		return fmt.Errorf("put statistics %s %s: need SampleCount > 0 and Minimum <= Maximum: %w", plainNS(ns), name, ErrInvalidParameter)
 	}
 	dims = sortedDims(dims)
 	uniform := set.Minimum == set.Maximum && set.Sum == set.Minimum*set.SampleCount

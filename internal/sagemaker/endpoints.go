@@ -669,7 +669,7 @@ func (m *endpointManager) run(ctx context.Context, key store.Key, l *liveEndpoin
 	}
 	dir := filepath.Join(rt.workDir, key.Account, key.Region, key.Name)
 	defer os.RemoveAll(dir)
-	ep, err := rt.build(ctx, dir, rec)
+	ep, err := rt.build(ctx, dir, metricsOwner(key.Account, key.Region), rec)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Warn("endpoint failed", "err", err)
@@ -730,8 +730,9 @@ func (m *endpointManager) record(key store.Key, status, reason string, d *hostin
 	}
 }
 
-// build prepares each variant's container in dir and returns the endpoint.
-func (rt *hostingRuntime) build(ctx context.Context, dir string, rec *endpointRecord) (*hosting.Endpoint, error) {
+// build prepares each variant's container in dir and returns the endpoint,
+// whose metrics go to owner's account and region (see metricsOwner).
+func (rt *hostingRuntime) build(ctx context.Context, dir, owner string, rec *endpointRecord) (*hosting.Endpoint, error) {
 	vcs := make([]hosting.VariantConfig, 0, len(rec.Plan))
 	for _, p := range rec.Plan {
 		it, err := rt.catalog.Lookup(p.InstanceType)
@@ -774,7 +775,9 @@ func (rt *hostingRuntime) build(ctx context.Context, dir string, rec *endpointRe
 			WorkDir:       vdir,
 		})
 	}
-	return hosting.NewEndpoint(rec.EndpointName, rt.backend, vcs, rt.opts)
+	opts := rt.opts
+	opts.Owner = owner
+	return hosting.NewEndpoint(rec.EndpointName, rt.backend, vcs, opts)
 }
 
 func marshalDoc(rec *endpointRecord) ([]byte, error) {

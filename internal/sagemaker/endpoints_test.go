@@ -15,7 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	rttypes "github.com/aws/aws-sdk-go-v2/service/sagemakerruntime/types"
 
+	"github.com/inferscale/inferscale/internal/api"
 	isclock "github.com/inferscale/inferscale/internal/clock"
+	iscw "github.com/inferscale/inferscale/internal/cloudwatch"
 	"github.com/inferscale/inferscale/internal/hosting"
 	"github.com/inferscale/inferscale/internal/metrics"
 	sm "github.com/inferscale/inferscale/internal/sagemaker"
@@ -76,6 +78,11 @@ func (e *hostEnv) awsConfig() aws.Config {
 		}),
 		Retryer: func() aws.Retryer { return aws.NopRetryer{} },
 	}
+}
+
+// metrics returns the metrics of the clients' account and region.
+func (e *hostEnv) metrics() *metrics.View {
+	return e.srv.Metrics.In(iscw.MetricsScope(api.DefaultAccount, region))
 }
 
 func (e *hostEnv) restart() {
@@ -265,7 +272,7 @@ func TestEndpointLifecycle(t *testing.T) {
 	}
 
 	// The invocations were recorded.
-	dps, err := e.srv.Metrics.Query(metrics.Query{
+	dps, err := e.metrics().Query(metrics.Query{
 		Namespace: "AWS/SageMaker", MetricName: "Invocations",
 		Dimensions: []metrics.Dimension{{Name: "EndpointName", Value: "Ep-1"}, {Name: "VariantName", Value: "green"}},
 		Start:      time.Now().Add(-time.Hour), End: time.Now().Add(time.Hour), Period: time.Hour,

@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/api/model"
+	"github.com/inferscale/inferscale/internal/cloudwatch"
 	"github.com/inferscale/inferscale/internal/hosting"
 	"github.com/inferscale/inferscale/internal/metrics"
 )
@@ -125,8 +127,20 @@ type invocationMetrics struct {
 }
 
 // variantKey names the invocation metrics of a variant; Variant is empty
-// for requests that reached none.
-type variantKey struct{ endpoint, variant string }
+// for requests that reached none. owner is the endpoint's account and
+// region (metricsOwner).
+type variantKey struct{ owner, endpoint, variant string }
+
+// metricsOwner is the hosting.Options.Owner of an endpoint of account and
+// region: it tells the recorder whose metrics an endpoint's are.
+func metricsOwner(account, region string) string { return account + "/" + region }
+
+// metricsOf returns the metrics of owner's account and region; those of the
+// store's own scope for "" (an endpoint not made by Service).
+func (r *invocationMetrics) metricsOf(owner string) *metrics.View {
+	account, region, _ := strings.Cut(owner, "/")
+	return r.store.In(cloudwatch.MetricsScope(account, region))
+}
 
 // variantSeries are the invocation metrics of a variant.
 type variantSeries struct {
@@ -140,8 +154,8 @@ type variantSeries struct {
 const maxVariantSeries = 4096
 
 // seriesOf returns the series of an endpoint and variant.
-func (r *invocationMetrics) seriesOf(endpoint, variant string) (*variantSeries, error) {
-	k := variantKey{endpoint, variant}
+func (r *invocationMetrics) seriesOf(owner, endpoint, variant string) (*variantSeries, error) {
+	k := variantKey{owner, endpoint, variant}
 	if m := r.series.Load(); m != nil {
 		if vs := (*m)[k]; vs != nil {
 			return vs, nil
@@ -152,6 +166,7 @@ func (r *invocationMetrics) seriesOf(endpoint, variant string) (*variantSeries, 
 		dims = append(dims, metrics.Dimension{Name: dimVariant, Value: variant})
 	}
 	vs := &variantSeries{}
+	ms := r.metricsOf(owner)
 	for _, h := range []struct {
 		p          **metrics.Handle
 		name, unit string
@@ -167,7 +182,7 @@ func (r *invocationMetrics) seriesOf(endpoint, variant string) (*variantSeries, 
 		{&vs.modelLoadingWait, "ModelLoadingWaitTime", "Microseconds"},
 	} {
 		var err error
-		if *h.p, err = r.store.Handle(metricsNamespace, h.name, dims, h.unit); err != nil {
+		if *h.p, err = ms.Handle(metricsNamespace, h.name, dims, h.unit); err != nil {
 			return nil, err
 		}
 	}
@@ -197,7 +212,7 @@ func (r *invocationMetrics) RecordInvocation(inv hosting.Invocation) {
 }
 
 func (r *invocationMetrics) recordInvocation(inv hosting.Invocation) error {
-	vs, err := r.seriesOf(inv.Endpoint, inv.Variant)
+	vs, err := r.seriesOf(inv.Owner, inv.Endpoint, inv.Variant)
 	if err != nil {
 		return err
 	}
@@ -257,19 +272,20 @@ func (r *invocationMetrics) RecordModelEvent(e hosting.ModelEvent) {
 		return
 	}
 	dims := []metrics.Dimension{{Name: dimEndpoint, Value: e.Endpoint}, {Name: dimVariant, Value: e.Variant}}
-	if err := r.store.Put(metricsNamespace, modelEventMetrics[e.Kind], dims, float64(e.Duration.Microseconds()), "Microseconds", r.now()); err != nil {
+	if err := r.metricsOf(e.Owner).Put(metricsNamespace, modelEventMetrics[e.Kind], dims, float64(e.Duration.Microseconds()), "Microseconds", r.now()); err != nil {
 		r.log.Warn("record model metrics", "endpoint", e.Endpoint, "err", err)
 	}
 }
 
 func (r *invocationMetrics) RecordInstanceStats(stats []hosting.InstanceStats) {
 	for _, st := range stats {
+		ms := r.metricsOf(st.Owner)
 		dims := []metrics.Dimension{{Name: dimEndpoint, Value: st.Endpoint}, {Name: dimVariant, Value: st.Variant}}
 		samples := []metrics.Sample{{Name: "ConcurrentRequestsPerModel", Value: st.ConcurrentRequests, Unit: "None"}}
 		if st.MultiModel && st.Start.Equal(st.Start.Truncate(time.Minute)) {
 			samples = append(samples, metrics.Sample{Name: "LoadedModelCount", Value: float64(st.LoadedModels), Unit: "None"})
 		}
-		if err := r.store.PutBatch(metricsNamespace, dims, st.Start, samples); err != nil {
+		if err := ms.PutBatch(metricsNamespace, dims, st.Start, samples); err != nil {
 			r.log.Warn("record instance metrics", "endpoint", st.Endpoint, "err", err)
 		}
 		var util []metrics.Sample
@@ -281,7 +297,7 @@ func (r *invocationMetrics) RecordInstanceStats(stats []hosting.InstanceStats) {
 				util = append(util, metrics.Sample{Name: u.name, Value: *u.v, Unit: "Percent"})
 			}
 		}
-		if err := r.store.PutBatch(instanceNamespace, dims, st.Start, util); err != nil {
+		if err := ms.PutBatch(instanceNamespace, dims, st.Start, util); err != nil {
 			r.log.Warn("record instance metrics", "endpoint", st.Endpoint, "err", err)
 		}
 	}

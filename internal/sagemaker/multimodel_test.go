@@ -267,7 +267,7 @@ func TestMultiModelEndpoint(t *testing.T) {
 	dims := []metrics.Dimension{{Name: "EndpointName", Value: "mme"}, {Name: "VariantName", Value: "all"}}
 	stat := func(ns, name string) *metrics.Datapoint {
 		t.Helper()
-		dps, err := e.srv.Metrics.Query(metrics.Query{Namespace: ns, MetricName: name, Dimensions: dims,
+		dps, err := e.metrics().Query(metrics.Query{Namespace: ns, MetricName: name, Dimensions: dims,
 			Start: time.Now().Add(-time.Hour), End: time.Now().Add(time.Hour), Period: 2 * time.Hour})
 		if err != nil {
 			t.Fatal(err)

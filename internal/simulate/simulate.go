@@ -170,7 +170,7 @@ func Run(cfg Config) (*Result, error) {
 			if periodEnd.Sub(time.Unix(0, 0))%a.period != 0 {
 				continue
 			}
-			dps, err := cloudwatch.AlarmDatapoints(store, &a.spec, periodEnd)
+			dps, err := cloudwatch.AlarmDatapoints(store.In(metrics.Scope{}), &a.spec, periodEnd)
 			if err != nil {
 				return nil, fmt.Errorf("simulate: alarm %s: %w", a.spec.AlarmName, err)
 			}
