@@ -16,8 +16,9 @@ import (
 //
 // Series of one family with different dimension names share the union of
 // label names, absent ones empty, as Prometheus requires. Series of a Scope
-// other than the zero one are labelled aws_account and aws_region. If sanitizing maps
-// two series to the same name and labels, the first in key order is kept.
+// other than the zero one are labelled aws_account and aws_region. If
+// sanitizing maps two series to the same name and labels, the first in key
+// order is kept.
 type Collector struct{ s *Store }
 
 // Collector returns a prometheus.Collector over the store. It is unchecked:

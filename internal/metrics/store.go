@@ -4,9 +4,9 @@
 // Prometheus.
 //
 // A series is keyed by its Scope (account and region: see Store.In),
-// namespace, metric name and dimensions. Each series
-// keeps 10-second buckets for 3 hours and 1-minute buckets for 15 days, as
-// CloudWatch does for high-resolution and standard metrics. A bucket holds
+// namespace, metric name and dimensions. Each series keeps 10-second
+// buckets for 3 hours and 1-minute buckets for 15 days, as CloudWatch does
+// for high-resolution and standard metrics. A bucket holds
 // SampleCount, Sum, Minimum, Maximum and a sparse quantile sketch; buckets
 // exist only where data arrived. Nothing in the store reads the clock: Put
 // takes the sample's timestamp and Evict takes now.
