@@ -635,12 +635,14 @@ func (m *endpointManager) describe(key store.Key) (hosting.EndpointDescription, 
 }
 
 // instanceCount returns the instances in service of a variant of a
-// running endpoint called name in any account (0 if there is none).
-func (m *endpointManager) instanceCount(name, variant string) int {
+// running endpoint called name, of owner's account and region (see
+// metricsOf; any, for ""), or 0 if there is none.
+func (m *endpointManager) instanceCount(owner, name, variant string) int {
+	account, region, scoped := strings.Cut(owner, "/")
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, l := range m.live {
-		if k.Name != strings.ToLower(name) {
+		if k.Name != strings.ToLower(name) || scoped && (k.Account != account || k.Region != region) {
 			continue
 		}
 		if ep := l.endpoint(); ep != nil && ep.Name() == name {

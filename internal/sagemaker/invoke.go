@@ -234,7 +234,7 @@ func (r *invocationMetrics) recordInvocation(inv hosting.Invocation) error {
 	if inv.Instance != "" { // the request reached a model
 		n := inv.InstancesInService
 		if n <= 0 && r.m != nil {
-			n = r.m.instanceCount(inv.Endpoint, inv.Variant)
+			n = r.m.instanceCount(inv.Owner, inv.Endpoint, inv.Variant)
 		}
 		perInstance := 1.0
 		if n > 0 {
