@@ -636,9 +636,9 @@ func (m *endpointManager) describe(key store.Key) (hosting.EndpointDescription, 
 
 // instanceCount returns the instances in service of a variant of a
 // running endpoint called name, of owner's account and region (see
-// metricsOf; any, for ""), or 0 if there is none.
+// ownerScope; any, for ""), or 0 if there is none.
 func (m *endpointManager) instanceCount(owner, name, variant string) int {
-	account, region, scoped := strings.Cut(owner, "/")
+	account, region, scoped := ownerScope(owner)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k, l := range m.live {

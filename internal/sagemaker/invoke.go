@@ -135,10 +135,16 @@ type variantKey struct{ owner, endpoint, variant string }
 // region: it tells the recorder whose metrics an endpoint's are.
 func metricsOwner(account, region string) string { return account + "/" + region }
 
+// ownerScope is the account and region of an owner from metricsOwner; ok
+// is false for "" (an endpoint not made by Service).
+func ownerScope(owner string) (account, region string, ok bool) {
+	return strings.Cut(owner, "/")
+}
+
 // metricsOf returns the metrics of owner's account and region; those of the
 // store's own scope for "" (an endpoint not made by Service).
 func (r *invocationMetrics) metricsOf(owner string) *metrics.View {
-	account, region, _ := strings.Cut(owner, "/")
+	account, region, _ := ownerScope(owner)
 	return r.store.In(cloudwatch.MetricsScope(account, region))
 }
 
