@@ -40,7 +40,7 @@ type ScopeAuth struct {
 // Authenticate implements Authenticator.
 func (a ScopeAuth) Authenticate(r *http.Request, _ []byte, _ time.Time) (Identity, error) {
 	id := Identity{Region: DefaultRegion, Account: DefaultAccount}
-	h := r.Header.Get("Authorization")
+	h := Header(r.Header, "Authorization")
 	if h == "" {
 		return id, nil
 	}
@@ -87,7 +87,7 @@ func StaticCredentials(m map[string]Credential) func(string) (Credential, bool) 
 
 // Authenticate implements Authenticator.
 func (a SigV4Auth) Authenticate(r *http.Request, body []byte, now time.Time) (Identity, error) {
-	h := r.Header.Get("Authorization")
+	h := Header(r.Header, "Authorization")
 	if h == "" {
 		return Identity{}, &sigv4.Error{Code: sigv4.CodeMissing, Message: "Missing Authentication Token"}
 	}

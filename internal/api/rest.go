@@ -139,9 +139,8 @@ type fastInput struct {
 	members []fastMember
 	payload *model.Shape // a blob; nil if the input has no payload
 
-	mu    sync.Mutex // serialises additions to seen
-	seen  atomic.Pointer[map[fastValue]struct{}]
-	count atomic.Int32 // len(*seen)
+	mu    sync.Mutex   // serialises additions to the members' seen sets
+	count atomic.Int32 // values in all of them
 }
 
 type fastMember struct {
@@ -150,12 +149,9 @@ type fastMember struct {
 	header   string // the canonical header name; "" for a label
 	required bool
 	remember bool // not sensitive: valid values may be remembered
-}
-
-// fastValue is a member (by index) and a value of it found valid.
-type fastValue struct {
-	member int
-	value  string
+	// seen are the values found valid, a set of strings of its own per
+	// member: a map this small is searched without hashing its keys.
+	seen *atomic.Pointer[map[string]struct{}]
 }
 
 // maxFastValues bounds the values fastInput remembers.
@@ -197,7 +193,10 @@ func newFastInput(in *model.Shape) *fastInput {
 	if payload == nil && len(in.Members) > len(f.members) {
 		return nil
 	}
-	f.seen.Store(&map[fastValue]struct{}{})
+	for i := range f.members {
+		f.members[i].seen = new(atomic.Pointer[map[string]struct{}])
+		f.members[i].seen.Store(&map[string]struct{}{})
+	}
 	return f
 }
 
@@ -207,7 +206,6 @@ func (f *fastInput) valid(r *http.Request, l *labels, body []byte) bool {
 	if f == nil {
 		return false
 	}
-	seen := *f.seen.Load()
 	for i := range f.members {
 		fm := &f.members[i]
 		var v string
@@ -233,7 +231,7 @@ func (f *fastInput) valid(r *http.Request, l *labels, body []byte) bool {
 			}
 		}
 		if fm.remember {
-			if _, ok := seen[fastValue{i, v}]; ok {
+			if _, ok := (*fm.seen.Load())[v]; ok {
 				continue
 			}
 		}
@@ -241,7 +239,7 @@ func (f *fastInput) valid(r *http.Request, l *labels, body []byte) bool {
 			return false
 		}
 		if fm.remember {
-			f.remember(fastValue{i, v})
+			f.remember(fm, v)
 		}
 	}
 	if f.payload != nil && !f.payload.LengthValid(int64(len(body))) {
@@ -250,24 +248,25 @@ func (f *fastInput) valid(r *http.Request, l *labels, body []byte) bool {
 	return true
 }
 
-// remember adds a valid value to seen, copying the map: readers never lock.
-func (f *fastInput) remember(v fastValue) {
+// remember adds a valid value of fm to its seen set, copying the map:
+// readers never lock.
+func (f *fastInput) remember(fm *fastMember, v string) {
 	if f.count.Load() >= maxFastValues {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	old := *f.seen.Load()
-	if _, ok := old[v]; ok || len(old) >= maxFastValues {
+	old := *fm.seen.Load()
+	if _, ok := old[v]; ok || f.count.Load() >= maxFastValues {
 		return
 	}
-	m := make(map[fastValue]struct{}, len(old)+1)
+	m := make(map[string]struct{}, len(old)+1)
 	for k := range old {
 		m[k] = struct{}{}
 	}
 	m[v] = struct{}{}
-	f.seen.Store(&m)
-	f.count.Store(int32(len(m)))
+	fm.seen.Store(&m)
+	f.count.Add(1)
 }
 
 // restPath matches a ServeMux pattern made of literal segments and
@@ -312,14 +311,13 @@ func newRESTPath(pattern string) *restPath {
 // maxFastLabels bounds the labels bind handles.
 const maxFastLabels = 4
 
-// bind reports whether r's method and path match p exactly, as ServeMux
-// would match them without redirecting, and if so sets the labels' values
-// in l. Paths with escapes or empty, "." or ".." segments do not match.
-func (p *restPath) bind(r *http.Request, l *labels) bool {
-	if p == nil || r.Method != p.method {
+// bind reports whether a method and an escaped path match p exactly, as
+// ServeMux would match them without redirecting, and if so sets the
+// labels' values in l. Paths with escapes or empty, "." or ".." segments do not match.
+func (p *restPath) bind(method, path string, l *labels) bool {
+	if p == nil || method != p.method {
 		return false
 	}
-	path := r.URL.EscapedPath()
 	if len(path) == 0 || path[0] != '/' || strings.IndexByte(path, '%') >= 0 {
 		return false
 	}

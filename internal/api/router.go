@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -162,19 +163,17 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	var s [36]byte
-	j := 0
-	for i, c := range b {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			s[j] = '-'
-			j++
-		}
-		s[j], s[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
-		j += 2
-	}
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:36], b[10:16])
 	return string(s[:])
 }
-
-const hexDigits = "0123456789abcdef"
 
 // Header returns the first value of a header field by its canonical key
 // ("Content-Type"), as http.Header.Get does without canonicalising the key
@@ -218,22 +217,33 @@ type exchange struct {
 
 	// Parts of one request's handling kept here, so that they need no
 	// allocations of their own.
-	idv [1]string
 	req Request
 	sw  statusWriter
 }
 
+// exchanges are reused: an exchange is as large as the rest of a request's
+// allocations together, and holds pointers the collector would scan.
+// Nothing refers to one once ServeHTTP returns (handlers must not keep
+// their Request).
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
 // ServeHTTP implements http.Handler.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{rt: rt, w: w, r: r, start: rt.now()}
+	x := exchanges.Get().(*exchange)
+	*x = exchange{rt: rt, w: w, r: r, start: rt.now()}
 	if rt.NewRequestID != nil {
 		x.id = rt.NewRequestID()
 	} else {
 		x.id = newUUID()
 	}
-	x.idv[0] = x.id
-	w.Header()[headerRequestID] = x.idv[:]
-	defer x.log()
+	// The header keeps its value past ServeHTTP (net/http writes the
+	// head after the handler returns): not part of the exchange.
+	w.Header()[headerRequestID] = []string{x.id}
+	defer func() {
+		x.log()
+		*x = exchange{}
+		exchanges.Put(x)
+	}()
 
 	switch {
 	case Header(r.Header, "Smithy-Protocol") != "":
@@ -661,8 +671,9 @@ func (rt *Router) serveREST(x *exchange) {
 		// at once, the labels kept in the exchange.
 		var hit *restTarget
 		var l labels
+		path := x.r.URL.EscapedPath()
 		for i := range direct {
-			if direct[i].route.path.bind(x.r, &l) {
+			if direct[i].route.path.bind(x.r.Method, path, &l) {
 				if hit != nil {
 					hit = nil
 					break

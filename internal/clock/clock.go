@@ -23,6 +23,17 @@ func (Real) Now() time.Time { return time.Now() }
 // After returns time.After(d).
 func (Real) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
+// epoch anchors Mono: both clocks read once, at start.
+var epoch = time.Now()
+
+// Mono returns the current time from one read of the monotonic clock,
+// where time.Now reads two clocks. Its monotonic reading is exact, so it
+// serves deadlines and durations (Sub, Since, Until and net.Conn's
+// deadlines use only that); its wall time is epoch's plus the time elapsed
+// since, which drifts from the system clock when that is set or slewed:
+// never show it or store it.
+func Mono() time.Time { return epoch.Add(time.Since(epoch)) }
+
 // Accelerated is a clock that runs Factor times faster than real time:
 // from origin at its creation, every real second moves it Factor seconds,
 // and After(d) fires after d/Factor of real time. It lets whole-system

@@ -25,3 +25,22 @@ func TestAccelerated(t *testing.T) {
 		t.Errorf("factor 0 became %v, want 1", f)
 	}
 }
+
+func TestMono(t *testing.T) {
+	a := time.Now()
+	m := Mono()
+	b := time.Now()
+	if m.Sub(a) < 0 || b.Sub(m) < 0 {
+		t.Fatalf("Mono %v is not between %v and %v", m, a, b)
+	}
+	// Deadlines from Mono are due when time.Now's are.
+	if d := time.Until(m.Add(time.Hour)); d <= 59*time.Minute || d > time.Hour {
+		t.Errorf("an hour after Mono is %v away", d)
+	}
+	if m2 := Mono(); m2.Before(m) {
+		t.Errorf("Mono went back: %v after %v", m2, m)
+	}
+	if m.Round(0) == m { // Round(0) strips the monotonic reading
+		t.Errorf("Mono has no monotonic reading")
+	}
+}

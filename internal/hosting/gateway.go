@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/inferscale/inferscale/internal/clock"
 	"github.com/inferscale/inferscale/internal/httpwire"
 )
 
@@ -207,7 +208,7 @@ func (g *Gateway) Close() { g.transport.CloseIdleConnections() }
 // MultiModelConfig). It returns *ValidationError, *ModelError,
 // *ServiceUnavailableError, or a wrapped ctx error.
 func (g *Gateway) Invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest) (*InvokeResponse, error) {
-	start := time.Now()
+	start := clock.Mono()
 	inv := Invocation{Endpoint: ep.name, Owner: ep.opts.Owner, TargetModel: req.TargetModel}
 	resp, err := g.invoke(ctx, ep, req, &inv)
 	if g.rec != nil {
@@ -394,7 +395,7 @@ func (g *Gateway) send(ctx context.Context, v *Variant, r *replica, path string,
 			return nil, &ValidationError{Message: fmt.Sprintf("Request header value %q has a control character.", h)}
 		}
 	}
-	sent := time.Now()
+	sent := clock.Mono()
 	deadline := sent.Add(g.timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d

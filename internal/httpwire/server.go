@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/inferscale/inferscale/internal/clock"
 )
 
 // Server serves HTTP/1.1 on a listener with the handler and the timeouts
@@ -287,7 +289,7 @@ type conn struct {
 	body    body
 	resp    response
 	date    [len(http.TimeFormat)]byte
-	dateAt  int64 // the Unix second date holds
+	dateEnd time.Time // when the second date holds ends (a clock.Mono time)
 }
 
 var bufReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
@@ -336,7 +338,7 @@ func (c *conn) serve() {
 // It returns an error when the connection is to be closed.
 func (c *conn) serveOne() error {
 	c.idle.Store(true)
-	now := time.Now()
+	now := clock.Mono()
 	idle := c.srv.HTTP.IdleTimeout
 	if idle == 0 {
 		idle = c.srv.HTTP.ReadTimeout
@@ -1011,12 +1013,13 @@ func (c *conn) write(b []byte) {
 	}
 }
 
-// httpDate is the Date field for now, formatted once a second.
+// httpDate is the Date field for now, formatted once a second: the
+// system clock is read only once the second it was formatted for is over.
 func (c *conn) httpDate() []byte {
-	now := time.Now()
-	if sec := now.Unix(); sec != c.dateAt {
-		c.dateAt = sec
+	if mono := clock.Mono(); !mono.Before(c.dateEnd) {
+		now := time.Now()
 		now.UTC().AppendFormat(c.date[:0], http.TimeFormat)
+		c.dateEnd = now.Add(time.Second - time.Duration(now.Nanosecond()))
 	}
 	return c.date[:]
 }

@@ -1932,3 +1932,23 @@ func TestClientGoneCancelsContext(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPDate checks the Date field against the system clock across the
+// turn of a second, which is when httpDate formats it anew.
+func TestHTTPDate(t *testing.T) {
+	c := &conn{}
+	for range 3 {
+		before := time.Now().UTC().Truncate(time.Second)
+		got := string(c.httpDate())
+		after := time.Now().UTC()
+		d, err := http.ParseTime(got)
+		if err != nil {
+			t.Fatalf("Date %q: %v", got, err)
+		}
+		if d.Before(before) || d.After(after) {
+			t.Fatalf("Date %s, want between %s and %s", d, before, after)
+		}
+		// Sleep into the next second.
+		time.Sleep(time.Second - time.Duration(after.Nanosecond()) + time.Millisecond)
+	}
+}
