@@ -252,3 +252,28 @@ func TestErrorResolution(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestIDOutlivesExchange checks that a response's request ID stays
+// its own after ServeHTTP returns and the exchange serves the next
+// request: net/http writes the head only after the handler returns.
+func TestRequestIDOutlivesExchange(t *testing.T) {
+	rt, _ := newTestRouter(t)
+	rt.NewRequestID = nil // random UUIDs
+	var recs []*httptest.ResponseRecorder
+	seen := map[string]bool{}
+	for range 50 {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"JobName":"nope"}`))
+		r.Header.Set("X-Amz-Target", "SageMaker.DescribeInferenceRecommendationsJob")
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		w := httptest.NewRecorder()
+		rt.ServeHTTP(w, r)
+		recs = append(recs, w)
+	}
+	for i, w := range recs {
+		id := w.Header().Get("X-Amzn-Requestid")
+		if len(id) != 36 || seen[id] {
+			t.Fatalf("response %d has request ID %q (seen before: %v)", i, id, seen[id])
+		}
+		seen[id] = true
+	}
+}

@@ -44,3 +44,16 @@ func TestMono(t *testing.T) {
 		t.Errorf("Mono has no monotonic reading")
 	}
 }
+
+// BenchmarkMono and BenchmarkTimeNow compare one clock read with two.
+func BenchmarkMono(b *testing.B) {
+	for b.Loop() {
+		_ = Mono()
+	}
+}
+
+func BenchmarkTimeNow(b *testing.B) {
+	for b.Loop() {
+		_ = time.Now()
+	}
+}
