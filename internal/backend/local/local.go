@@ -91,6 +91,7 @@ func New(logger *slog.Logger) (*Backend, error) {
 		quit:         make(chan struct{}),
 		launcherDone: make(chan struct{}),
 	}
+	ReapOrphans(logger)
 	go b.launcher()
 	logger.Debug("local backend", "cpus", FormatCPUList(host))
 	return b, nil
@@ -457,5 +458,5 @@ func childEnv(specEnv []string, port int) []string {
 	}
 	env = append(env, specEnv...)
 	// exec keeps the last value of a repeated key.
-	return append(env, PortEnv+"="+strconv.Itoa(port), BindHostEnv+"=127.0.0.1")
+	return append(env, PortEnv+"="+strconv.Itoa(port), BindHostEnv+"=127.0.0.1", ownerEnvEntry())
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -631,12 +632,61 @@ func freeTestPort(t *testing.T) int {
 // TestParentDeath kills a process that launched an instance and checks that
 // the instance dies with it.
 func TestParentDeath(t *testing.T) {
+	parent, lines := startLauncher(t, false)
+	pid := launcherSays(t, lines, "pid")
+	parent.Process.Signal(syscall.SIGKILL)
+	parent.Wait()
+	waitGone(t, 3*time.Second, pid)
+}
+
+// TestReapOrphans checks that a backend kills what the instances of a
+// launcher that died by SIGKILL left behind: here a child of the instance
+// in a session of its own, which the parent-death signal does not reach.
+// Processes of live launchers are left alone.
+func TestReapOrphans(t *testing.T) {
+	// A live launcher's instance and its child, in this process.
+	b := newBackend(t)
+	inst, err := b.Launch(context.Background(), spec(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	livePID := spawn(t, inst.URL(), true, 0)
+
+	parent, lines := startLauncher(t, true)
+	pid := launcherSays(t, lines, "pid")
+	child := launcherSays(t, lines, "child")
+	parent.Process.Signal(syscall.SIGKILL)
+	parent.Wait()
+	waitGone(t, 3*time.Second, pid)
+	if !running(child) {
+		t.Fatal("the instance's child died with the launcher: nothing to reap")
+	}
+
+	killed := ReapOrphans(slog.New(slog.DiscardHandler))
+	waitGone(t, 3*time.Second, child)
+	if !slices.Contains(killed, child) {
+		t.Errorf("ReapOrphans says it killed %v, want %d among them", killed, child)
+	}
+	for _, p := range []int{inst.(*Instance).PID(), livePID} {
+		if !running(p) || slices.Contains(killed, p) {
+			t.Errorf("process %d of a live launcher was killed", p)
+		}
+	}
+}
+
+// startLauncher runs this test binary as a launcher (launcherRole) and
+// returns it and its output's lines.
+func startLauncher(t *testing.T, spawn bool) (*exec.Cmd, *bufio.Reader) {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	parent := exec.Command(self, "-test.run=^$")
 	parent.Env = append(os.Environ(), "LOCAL_TEST_ROLE=launcher", "LOCAL_TEST_PINGSERVER="+pingserver)
+	if spawn {
+		parent.Env = append(parent.Env, "LOCAL_TEST_SPAWN=1")
+	}
 	out, err := parent.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -645,15 +695,20 @@ func TestParentDeath(t *testing.T) {
 	if err := parent.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { parent.Process.Kill(); parent.Wait() }()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	pid, convErr := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(line), "pid "))
+	t.Cleanup(func() { parent.Process.Kill(); parent.Wait() })
+	return parent, bufio.NewReader(out)
+}
+
+// launcherSays reads the launcher's next line, "WHAT PID", and returns PID,
+// a running process.
+func launcherSays(t *testing.T, lines *bufio.Reader, what string) int {
+	t.Helper()
+	line, err := lines.ReadString('\n')
+	pid, convErr := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(line), what+" "))
 	if err != nil || convErr != nil || !running(pid) {
-		t.Fatalf("launcher said %q (%v)", line, err)
+		t.Fatalf("launcher said %q (%v), want %q and a pid", line, err, what)
 	}
-	parent.Process.Signal(syscall.SIGKILL)
-	parent.Wait()
-	waitGone(t, 3*time.Second, pid)
+	return pid
 }
 
 // TestThreadExits checks that an instance survives the end of the OS thread

@@ -53,6 +53,23 @@ func launcherRole() int {
 		return 1
 	}
 	fmt.Println("pid", inst.(*Instance).PID())
+	if os.Getenv("LOCAL_TEST_SPAWN") == "1" {
+		// A child of the instance in a session of its own: out of reach
+		// of the parent-death signal and of the instance's process group.
+		resp, err := http.Post(inst.URL()+"/spawn?burn_ms=0&setsid=1", "application/json", nil)
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		var got struct{ PID int }
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if err != nil || got.PID == 0 {
+			fmt.Println("error", resp.Status, err)
+			return 1
+		}
+		fmt.Println("child", got.PID)
+	}
 	time.Sleep(30 * time.Second) // the test kills us long before
 	b.Close(ctx)
 	return 1
