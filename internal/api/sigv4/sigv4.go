@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -181,7 +183,11 @@ func Verify(r *http.Request, body []byte, a Authorization, secret string, now ti
 	if !hasHost {
 		return errorf(CodeInvalidSignature, "'Host' must be a 'SignedHeader' in the AWS Authorization.")
 	}
-	canonical := CanonicalRequest(r, body, a.SignedHeaders)
+	payload, err := hashedPayload(r, body, a.SignedHeaders)
+	if err != nil {
+		return err
+	}
+	canonical := CanonicalRequest(r, payload, a.SignedHeaders)
 	want := Sign(secret, a, signed, canonical)
 	if !hmac.Equal([]byte(want), []byte(strings.ToLower(a.Signature))) {
 		return errorf(CodeInvalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
@@ -201,12 +207,44 @@ func skewText(d time.Duration) string {
 func Sign(secret string, a Authorization, t time.Time, canonicalRequest string) string {
 	sum := sha256.Sum256([]byte(canonicalRequest))
 	stringToSign := Algorithm + "\n" + t.UTC().Format(TimeFormat) + "\n" + a.Scope() + "\n" + hex.EncodeToString(sum[:])
-	key := hmacSHA256([]byte("AWS4"+secret), a.Date)
+	return hex.EncodeToString(hmacSHA256(signingKey(secret, a), stringToSign))
+}
+
+// signingKey derives the key of a secret for the scope of a: four HMACs,
+// the same for every request of a day, so they are remembered.
+func signingKey(secret string, a Authorization) []byte {
+	k := keyScope{secret, a.Date, a.Region, a.Service}
+	keys.mu.Lock()
+	key, ok := keys.m[k]
+	keys.mu.Unlock()
+	if ok {
+		return key
+	}
+	key = hmacSHA256([]byte("AWS4"+secret), a.Date)
 	key = hmacSHA256(key, a.Region)
 	key = hmacSHA256(key, a.Service)
 	key = hmacSHA256(key, "aws4_request")
-	return hex.EncodeToString(hmacSHA256(key, stringToSign))
+	keys.mu.Lock()
+	if len(keys.m) >= maxKeys {
+		// Scopes come from requests: a client with a valid key may make
+		// up regions and services. Start over rather than grow.
+		clear(keys.m)
+	}
+	keys.m[k] = key
+	keys.mu.Unlock()
+	return key
 }
+
+// keyScope is what a signing key is derived from.
+type keyScope struct{ secret, date, region, service string }
+
+// maxKeys bounds the signing keys remembered.
+const maxKeys = 1024
+
+var keys = struct {
+	mu sync.Mutex
+	m  map[keyScope][]byte
+}{m: map[keyScope][]byte{}}
 
 func hmacSHA256(key []byte, data string) []byte {
 	h := hmac.New(sha256.New, key)
@@ -214,10 +252,36 @@ func hmacSHA256(key []byte, data string) []byte {
 	return h.Sum(nil)
 }
 
+// hashedPayload is the last line of the canonical request: the hex SHA-256
+// of the body, unless a signed X-Amz-Content-Sha256 says otherwise:
+// UNSIGNED-PAYLOAD (the client chose to leave the body unprotected), or the
+// body's hash, which must then be right. An unsigned X-Amz-Content-Sha256
+// is ignored, as anyone could have added it to vouch for another body.
+func hashedPayload(r *http.Request, body []byte, signedHeaders []string) (string, error) {
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	if !slices.Contains(signedHeaders, "x-amz-content-sha256") {
+		return hash, nil
+	}
+	switch claimed := r.Header.Get("X-Amz-Content-Sha256"); {
+	case claimed == UnsignedPayload:
+		return claimed, nil
+	case !strings.EqualFold(claimed, hash):
+		return "", errorf(CodeInvalidSignature, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+	default:
+		return claimed, nil
+	}
+}
+
+// UnsignedPayload is the X-Amz-Content-Sha256 of a request whose body the
+// signature does not cover.
+const UnsignedPayload = "UNSIGNED-PAYLOAD"
+
 // CanonicalRequest builds the SigV4 canonical request of r for the given
-// signed headers.
-func CanonicalRequest(r *http.Request, body []byte, signedHeaders []string) string {
+// signed headers; payload is its last line, the hashed payload.
+func CanonicalRequest(r *http.Request, payload string, signedHeaders []string) string {
 	var b strings.Builder
+	b.Grow(512) // what SDK requests need: one allocation
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
 	path := r.URL.EscapedPath()
@@ -237,12 +301,7 @@ func CanonicalRequest(r *http.Request, body []byte, signedHeaders []string) stri
 	b.WriteByte('\n')
 	b.WriteString(strings.Join(signedHeaders, ";"))
 	b.WriteByte('\n')
-	if ph := r.Header.Get("X-Amz-Content-Sha256"); ph != "" {
-		b.WriteString(ph)
-	} else {
-		sum := sha256.Sum256(body)
-		b.WriteString(hex.EncodeToString(sum[:]))
-	}
+	b.WriteString(payload)
 	return b.String()
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,17 @@ func TestVerifySDKSignatures(t *testing.T) {
 			header: map[string][]string{"X-Amz-Meta-Multi": {"a", "  b   c  "}}}, want: "ok us-west-2 sagemaker"},
 		{name: "unsigned payload header", req: req{method: "PUT", path: "/obj", body: "data", payloadHash: "UNSIGNED-PAYLOAD",
 			header: map[string][]string{"X-Amz-Content-Sha256": {"UNSIGNED-PAYLOAD"}}}, want: "ok us-west-2 sagemaker"},
+		{name: "unsigned payload hash added to vouch for another body", req: req{method: "POST", path: "/", body: `{"a":1}`, tamper: func(r *http.Request) {
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader(`{"a":2}`)), 7
+			sum := sha256.Sum256([]byte(`{"a":1}`))
+			r.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+		}}, want: CodeInvalidSignature},
+		{name: "signed payload hash", req: req{method: "POST", path: "/", body: `{"a":1}`,
+			header: map[string][]string{"X-Amz-Content-Sha256": {"015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862"}}}, want: "ok us-west-2 sagemaker"},
+		{name: "signed payload hash of another body", req: req{method: "POST", path: "/", body: `{"a":1}`,
+			header: map[string][]string{"X-Amz-Content-Sha256": {"015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862"}}, tamper: func(r *http.Request) {
+				r.Body, r.ContentLength = io.NopCloser(strings.NewReader(`{"a":2}`)), 7
+			}}, want: CodeInvalidSignature},
 		{name: "wrong secret", req: req{method: "POST", path: "/", body: "{}"}, sign: "other", want: CodeInvalidSignature},
 		{name: "body changed", req: req{method: "POST", path: "/", body: `{"a":1}`, tamper: func(r *http.Request) {
 			r.Body = io.NopCloser(strings.NewReader(`{"a":2}`))
@@ -208,5 +220,60 @@ func TestVerifyClockSkew(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("now %v: %q, want %q", tt.now, got, tt.want)
 		}
+	}
+}
+
+// BenchmarkVerify verifies a signed InvokeEndpoint-sized request.
+func BenchmarkVerify(b *testing.B) {
+	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	signedAt := time.Now().UTC().Truncate(time.Second)
+	body := []byte(`{"instances": [[0.5, -1.25, 2.0, 0.75]]}`)
+	r := httptest.NewRequest("POST", "http://127.0.0.1:8080/endpoints/bench/invocations", strings.NewReader(string(body)))
+	r.Header.Set("Content-Type", "application/json")
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: secret}, r,
+		hex.EncodeToString(sum[:]), "sagemaker", "us-west-2", signedAt); err != nil {
+		b.Fatal(err)
+	}
+	a, err := ParseAuthorization(r.Header.Get("Authorization"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Verify(r, body, a, secret, signedAt, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestSigningKeyCache checks the remembered keys against the derivation
+// and the bound on how many are kept.
+func TestSigningKeyCache(t *testing.T) {
+	a := Authorization{Date: "20261126", Region: "us-west-2", Service: "sagemaker"}
+	derive := func(secret string) string {
+		k := hmacSHA256([]byte("AWS4"+secret), a.Date)
+		for _, s := range []string{a.Region, a.Service, "aws4_request"} {
+			k = hmacSHA256(k, s)
+		}
+		return hex.EncodeToString(k)
+	}
+	for range 2 { // derived, then remembered
+		for _, secret := range []string{"one", "two"} {
+			if got, want := hex.EncodeToString(signingKey(secret, a)), derive(secret); got != want {
+				t.Fatalf("key of %q: %s, want %s", secret, got, want)
+			}
+		}
+	}
+	for i := range 3 * maxKeys {
+		b := a
+		b.Region = "made-up-" + strconv.Itoa(i)
+		signingKey("one", b)
+	}
+	keys.mu.Lock()
+	n := len(keys.m)
+	keys.mu.Unlock()
+	if n > maxKeys {
+		t.Errorf("%d keys remembered, want at most %d", n, maxKeys)
 	}
 }
