@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -30,7 +33,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 func runLoadtest(ctx context.Context, cio cmdIO, args []string) error {
 	fs := newFlagSet(cio, "loadtest", "--url URL (--rate N [--poisson] | --users N) [--duration D] [flags]")
 	var (
-		url         = fs.String("url", "", "`URL` to send requests to (http://host:port/path); required")
+		url         = fs.String("url", "", "`URL` to send requests to (http:// or https://host:port/path); required")
 		rate        = fs.Float64("rate", 0, "open loop: arrival rate in requests per second")
 		poisson     = fs.Bool("poisson", false, "open loop: Poisson arrivals instead of evenly spaced ones")
 		seed        = fs.Int64("seed", 1, "open loop: seed for Poisson arrivals")
@@ -43,6 +46,8 @@ func runLoadtest(ctx context.Context, cio cmdIO, args []string) error {
 		maxInFlight = fs.Int("max-in-flight", loadgen.DefaultMaxInFlight, "open loop: most requests in flight; more are counted as overload errors")
 		output      = fs.String("output", "text", "output format: text or json")
 		quiet       = fs.Bool("quiet", false, "do not print a line per second on stderr")
+		cacert      = fs.String("cacert", "", "https: trust the certificates in this PEM `FILE` besides the system's")
+		insecure    = fs.Bool("insecure", false, "https: do not verify the server's certificate")
 		payloads    stringList
 		headers     stringList
 	)
@@ -70,6 +75,10 @@ func runLoadtest(ctx context.Context, cio cmdIO, args []string) error {
 	}
 
 	req := loadgen.Request{URL: *url, Method: *method, Timeout: *timeout, Header: http.Header{}}
+	var err error
+	if req.TLS, err = tlsConfig(*cacert, *insecure); err != nil {
+		return err
+	}
 	for _, h := range headers {
 		name, value, ok := strings.Cut(h, ":")
 		if !ok || strings.TrimSpace(name) == "" {
@@ -77,7 +86,6 @@ func runLoadtest(ctx context.Context, cio cmdIO, args []string) error {
 		}
 		req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
 	}
-	var err error
 	if req.Payloads, err = readPayloads(payloads, *contentType); err != nil {
 		return err
 	}
@@ -107,6 +115,30 @@ func runLoadtest(ctx context.Context, cio cmdIO, args []string) error {
 	}
 	printSummary(cio.stdout, res)
 	return nil
+}
+
+// tlsConfig is the client TLS configuration of --cacert and --insecure;
+// nil means the system's roots.
+func tlsConfig(cacert string, insecure bool) (*tls.Config, error) {
+	if cacert == "" && !insecure {
+		return nil, nil
+	}
+	c := &tls.Config{InsecureSkipVerify: insecure}
+	if cacert != "" {
+		pem, err := os.ReadFile(cacert)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --cacert: %v", errUsage, err)
+		}
+		roots, err := x509.SystemCertPool()
+		if err != nil {
+			roots = x509.NewCertPool()
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: --cacert %s: no PEM certificate in it", errUsage, cacert)
+		}
+		c.RootCAs = roots
+	}
+	return c, nil
 }
 
 func printInterval(w io.Writer, iv loadgen.Interval) {

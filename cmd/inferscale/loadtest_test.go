@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,7 +37,9 @@ func TestLoadtestFlags(t *testing.T) {
 		{name: "users unbounded", args: []string{"--url", "http://127.0.0.1:1/", "--users", "2"}, want: "--duration or --requests"},
 		{name: "bad output", args: []string{"--url", "http://127.0.0.1:1/", "--users", "2", "--requests", "1", "--output", "xml"}, want: "--output must be"},
 		{name: "bad header", args: []string{"--url", "http://127.0.0.1:1/", "--users", "2", "--requests", "1", "--header", "nocolon"}, want: "Name: value"},
-		{name: "bad url", args: []string{"--url", "https://127.0.0.1:1/", "--users", "2", "--requests", "1"}, want: "scheme must be http"},
+		{name: "bad url", args: []string{"--url", "ftp://127.0.0.1:1/", "--users", "2", "--requests", "1"}, want: "scheme must be http or https"},
+		{name: "missing cacert", args: []string{"--url", "https://127.0.0.1:1/", "--users", "1", "--requests", "1", "--cacert", "/nonexistent.pem"}, want: "--cacert"},
+		{name: "cacert not PEM", args: []string{"--url", "https://127.0.0.1:1/", "--users", "1", "--requests", "1", "--cacert", "loadtest_test.go"}, want: "no PEM certificate"},
 		{name: "unknown flag", args: []string{"--bogus"}, want: "flag provided but not defined"},
 		{name: "stray argument", args: []string{"--url", "http://127.0.0.1:1/", "--users", "1", "--requests", "1", "extra"}, want: "unexpected arguments"},
 	} {
@@ -119,5 +123,36 @@ func TestLoadtestText(t *testing.T) {
 	code, stdout, _ = runLoadtestCmd(t, "--url", srv.URL+"/", "--users", "1", "--requests", "10", "--method", "GET")
 	if code != 0 || !strings.Contains(stdout, "10 sent, 10 succeeded") || !strings.Contains(stdout, "p99.9") {
 		t.Errorf("exit %d:\n%s", code, stdout)
+	}
+}
+
+// TestLoadtestHTTPS load-tests a TLS server from the command line: its
+// certificate trusted with --cacert, refused without, unchecked with
+// --insecure.
+func TestLoadtestHTTPS(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) }))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{name: "--cacert", flags: []string{"--cacert", ca}, want: "20 sent, 20 succeeded"},
+		{name: "--insecure", flags: []string{"--insecure"}, want: "20 sent, 20 succeeded"},
+		{name: "untrusted", want: "certificate signed by unknown authority"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"--url", srv.URL + "/invocations", "--users", "2", "--requests", "20", "--quiet"}, tt.flags...)
+			code, stdout, stderr := runLoadtestCmd(t, args...)
+			if code != 0 || !strings.Contains(stdout, tt.want) {
+				t.Errorf("exit %d, want %q in:\n%s%s", code, tt.want, stdout, stderr)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,17 @@ func (c *clientConn) connect(ctx context.Context, deadline time.Time) error {
 	if err := nc.SetDeadline(deadline); err != nil {
 		nc.Close()
 		return fmt.Errorf("set deadline: %w", err)
+	}
+	if c.t.tls != nil {
+		tc := tls.Client(nc, c.t.tls)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = os.ErrDeadlineExceeded
+			}
+			return fmt.Errorf("tls handshake with %s: %w", c.t.addr, err)
+		}
+		nc = tc
 	}
 	c.mu.Lock()
 	c.nc = nc

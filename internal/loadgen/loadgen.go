@@ -13,12 +13,13 @@
 // incrementally into a reusable buffer, and latencies are recorded into
 // sharded HDR histograms that are merged once per second. On Linux, closed
 // loops run on one epoll event loop per CPU, as wrk does (engine_linux.go);
-// elsewhere, and for open loops, each user or worker is a goroutine with a
-// net.Conn.
+// elsewhere, for open loops and for https, each user or worker is a
+// goroutine with a net.Conn (a crypto/tls one for https).
 package loadgen
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -33,11 +34,15 @@ type Payload struct {
 
 // Request describes the requests of a run.
 type Request struct {
-	URL      string      // full http URL, e.g. http://127.0.0.1:8080/invocations
+	URL      string      // full http or https URL, e.g. http://127.0.0.1:8080/invocations
 	Method   string      // default POST
 	Payloads []Payload   // cycled through; at least one
 	Header   http.Header // extra headers, e.g. Accept
 	Timeout  time.Duration
+	// TLS configures https URLs; nil means the system's roots (which
+	// SSL_CERT_FILE and SSL_CERT_DIR extend). Its ServerName defaults to
+	// the URL's host; only HTTP/1.1 is offered.
+	TLS *tls.Config
 }
 
 // DefaultTimeout is the per-request timeout when Request.Timeout is 0.

@@ -84,7 +84,8 @@ func (r *runner) run(ctx context.Context) *Result {
 	r.start = time.Now()
 	closed := r.o.Users != nil
 	if closed {
-		if useEngine == engineAuto {
+		if useEngine == engineAuto && r.t.tls == nil {
+			// The event loops speak plain HTTP only.
 			r.eng = newEpollEngine(r)
 		}
 		if r.eng != nil {

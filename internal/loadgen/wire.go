@@ -2,8 +2,10 @@ package loadgen
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -15,9 +17,10 @@ import (
 // target is a parsed Request: where to connect and the exact bytes of each
 // request, serialised once so that the hot path only writes them.
 type target struct {
-	addr     string   // host:port to dial
-	head     bool     // HEAD requests: responses carry no body
-	requests [][]byte // one per payload, in order
+	addr     string      // host:port to dial
+	tls      *tls.Config // https; nil for http
+	head     bool        // HEAD requests: responses carry no body
+	requests [][]byte    // one per payload, in order
 }
 
 // newTarget validates r and serialises one HTTP/1.1 request per payload.
@@ -26,8 +29,8 @@ func newTarget(r Request) (*target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse url: %w", err)
 	}
-	if u.Scheme != "http" {
-		return nil, fmt.Errorf("url %q: scheme must be http", r.URL)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("url %q: scheme must be http or https", r.URL)
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("url %q: no host", r.URL)
@@ -42,11 +45,26 @@ func newTarget(r Request) (*target, error) {
 	if !validToken(method) {
 		return nil, fmt.Errorf("request: invalid method %q", method)
 	}
-	addr := u.Host
-	if u.Port() == "" {
-		addr = u.Hostname() + ":80"
-		if strings.Contains(u.Hostname(), ":") { // IPv6 literal
-			addr = "[" + u.Hostname() + "]:80"
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	var tc *tls.Config
+	if u.Scheme == "https" {
+		tc = &tls.Config{}
+		if r.TLS != nil {
+			tc = r.TLS.Clone()
+		}
+		if tc.ServerName == "" {
+			tc.ServerName = u.Hostname()
+		}
+		// The client speaks HTTP/1.1 only.
+		tc.NextProtos = []string{"http/1.1"}
+		if tc.ClientSessionCache == nil {
+			// Reconnections resume their session: a full handshake only
+			// once per user.
+			tc.ClientSessionCache = tls.NewLRUClientSessionCache(0)
 		}
 	}
 	path := u.RequestURI()
@@ -77,7 +95,7 @@ func newTarget(r Request) (*target, error) {
 	}
 	hasContentType := r.Header.Get("Content-Type") != ""
 
-	t := &target{addr: addr, head: method == http.MethodHead}
+	t := &target{addr: addr, tls: tc, head: method == http.MethodHead}
 	for i, p := range r.Payloads {
 		if strings.ContainsAny(p.ContentType, "\r\n") {
 			return nil, fmt.Errorf("payload %d: content type has a line break", i)
