@@ -5,7 +5,8 @@
 # config with two variants and an endpoint; wait until it is in service;
 # invoke it; change a variant's weight and instance count and watch the
 # number of real replica processes follow; read the invocation metrics
-# with CloudWatch's get-metric-statistics; delete the endpoint.
+# with CloudWatch's get-metric-statistics; move the endpoint to a new
+# config with update-endpoint (blue/green); delete the endpoint.
 #
 #   examples/hosting-cli.sh            # about 20 seconds
 #
@@ -19,6 +20,14 @@ runtime() { aws --endpoint-url "http://$addr" sagemaker-runtime "$@"; }
 cw() { aws --endpoint-url "http://$addr" cloudwatch "$@"; }
 # replicas: the model server processes the server runs (its children).
 replicas() { ps --no-headers --ppid "$server_pid" -o args | grep -c 'model-server' || true; }
+# want_replicas N: wait up to 10 s for N replica processes.
+want_replicas() {
+	for _ in $(seq 100); do
+		[ "$(replicas)" = "$1" ] && return
+		sleep 0.1
+	done
+	fail "$(replicas) replica processes run, want $1"
+}
 
 echo "== create a model on the sample model server (a small MLP)"
 sm create-model --model-name sample-mlp --execution-role-arn arn:aws:iam::123456789012:role/inferscale-example \
@@ -53,11 +62,7 @@ echo "== scale blue to 3 instances and send it all the traffic"
 sm update-endpoint-weights-and-capacities --endpoint-name sample-endpoint --query EndpointArn --output text \
 	--desired-weights-and-capacities VariantName=blue,DesiredWeight=1,DesiredInstanceCount=3 VariantName=green,DesiredWeight=0
 sm wait endpoint-in-service --endpoint-name sample-endpoint
-for _ in $(seq 100); do
-	[ "$(replicas)" = 4 ] && break
-	sleep 0.1
-done
-[ "$(replicas)" = 4 ] || fail "$(replicas) replica processes run, want 4"
+want_replicas 4
 sm describe-endpoint --endpoint-name sample-endpoint --output table \
 	--query 'ProductionVariants[].{Name: VariantName, Weight: CurrentWeight, Current: CurrentInstanceCount, Desired: DesiredInstanceCount}'
 echo "replica processes: $(replicas)"
@@ -65,11 +70,7 @@ echo "replica processes: $(replicas)"
 echo "== scale blue back to 1"
 sm update-endpoint-weights-and-capacities --endpoint-name sample-endpoint --query EndpointArn --output text \
 	--desired-weights-and-capacities VariantName=blue,DesiredInstanceCount=1
-for _ in $(seq 100); do
-	[ "$(replicas)" = 2 ] && break
-	sleep 0.1
-done
-[ "$(replicas)" = 2 ] || fail "$(replicas) replica processes run, want 2"
+want_replicas 2
 echo "replica processes: $(replicas)"
 
 echo "== invocation metrics from CloudWatch"
@@ -99,6 +100,21 @@ cw get-metric-statistics --namespace AWS/SageMaker --metric-name ModelLatency \
 	--output table --query 'Datapoints[].{P50Micros: ExtendedStatistics.p50, P99Micros: ExtendedStatistics.p99}'
 cw list-metrics --namespace AWS/SageMaker --dimensions Name=EndpointName,Value=sample-endpoint --output text \
 	--query 'length(Metrics)' | grep -qv '^0$' || fail "list-metrics found nothing"
+
+echo "== update the endpoint to a config with one variant (blue/green: the old replicas serve until the new one does)"
+sm create-endpoint-config --endpoint-config-name sample-config-2 --query EndpointConfigArn --output text --production-variants '[
+  {"VariantName": "single", "ModelName": "sample-mlp", "InstanceType": "ml.c5.large", "InitialInstanceCount": 1}]'
+sm update-endpoint --endpoint-name sample-endpoint --endpoint-config-name sample-config-2 --query EndpointArn --output text
+sm describe-endpoint --endpoint-name sample-endpoint --output table \
+	--query '{Status: EndpointStatus, Config: EndpointConfigName, Pending: PendingDeploymentSummary.EndpointConfigName}'
+sm wait endpoint-in-service --endpoint-name sample-endpoint
+want_replicas 1
+sm describe-endpoint --endpoint-name sample-endpoint --output text --query 'EndpointConfigName' | grep -qx sample-config-2 ||
+	fail "the endpoint does not run sample-config-2"
+runtime invoke-endpoint --endpoint-name sample-endpoint --content-type application/json \
+	--body "$body" "$work/response.json" --query InvokedProductionVariant --output text | grep -qx single ||
+	fail "the new variant did not answer"
+echo "replica processes: $(replicas), variant: single"
 
 echo "== delete the endpoint"
 sm delete-endpoint --endpoint-name sample-endpoint

@@ -119,6 +119,7 @@ func (s *Service) endpointOps() []*api.Operation {
 		api.Op("DescribeEndpoint", s.describeEndpoint),
 		api.Op("ListEndpoints", s.listEndpoints),
 		api.Op("DeleteEndpoint", s.deleteEndpoint),
+		api.Op("UpdateEndpoint", s.updateEndpoint),
 		api.Op("UpdateEndpointWeightsAndCapacities", s.updateWeightsAndCapacities),
 	}
 }

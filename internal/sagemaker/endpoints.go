@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -90,6 +91,8 @@ type Endpoint struct {
 	FailureReason      string                     `json:"FailureReason,omitempty"`
 	CreationTime       awstime.Timestamp          `json:"CreationTime"`
 	LastModifiedTime   awstime.Timestamp          `json:"LastModifiedTime"`
+	// PendingDeploymentSummary is set while an update is in progress.
+	PendingDeploymentSummary *pendingDeploymentSummary `json:"PendingDeploymentSummary,omitempty"`
 }
 
 // variantPlan is what a variant runs, resolved when the endpoint is
@@ -108,7 +111,8 @@ type variantPlan struct {
 // last seen, and its plan.
 type endpointRecord struct {
 	Endpoint
-	Plan []variantPlan `json:"Plan"`
+	Plan    []variantPlan  `json:"Plan"`
+	Pending *pendingUpdate `json:"Pending,omitempty"` // an UpdateEndpoint in progress
 }
 
 type createEndpointInput struct {
@@ -160,11 +164,7 @@ type updateWeightsInput struct {
 
 func (s *Service) createEndpoint(ctx context.Context, req *api.Request, in *createEndpointInput) (*endpointArnOutput, error) {
 	sc := scopeOf(req)
-	cfg, _, err := get[EndpointConfig](ctx, s.Store, kindEndpointConfig, sc, in.EndpointConfigName)
-	if err != nil {
-		return nil, err
-	}
-	plan, err := s.planEndpoint(ctx, sc, cfg)
+	cfg, plan, err := s.planConfig(ctx, sc, in.EndpointConfigName)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +191,19 @@ func (s *Service) createEndpoint(ctx context.Context, req *api.Request, in *crea
 	}
 	s.endpoints().start(r.Key)
 	return &endpointArnOutput{EndpointArn: rec.EndpointArn}, nil
+}
+
+// planConfig reads the endpoint configuration called name and plans it.
+func (s *Service) planConfig(ctx context.Context, sc scope, name string) (*EndpointConfig, []variantPlan, error) {
+	cfg, _, err := get[EndpointConfig](ctx, s.Store, kindEndpointConfig, sc, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, err := s.planEndpoint(ctx, sc, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, plan, nil
 }
 
 // planEndpoint resolves each variant of cfg into what it runs, checking
@@ -299,15 +312,28 @@ func (s *Service) describeEndpoint(ctx context.Context, req *api.Request, in *en
 		return nil, err
 	}
 	out := rec.Endpoint
+	out.PendingDeploymentSummary = nil
 	if d, ok := s.endpoints().describe(r.Key); ok {
 		out.EndpointStatus = string(d.Status)
-		out.FailureReason = d.FailureReason
+		if d.FailureReason != "" || d.Status != hosting.StatusInService {
+			out.FailureReason = d.FailureReason
+		}
 		out.ProductionVariants = planSummaries(rec.Plan, &d)
 	} else if out.EndpointStatus != string(hosting.StatusFailed) {
 		// Not running (yet): after a restart, its instances are being
 		// launched again.
 		out.EndpointStatus = string(hosting.StatusCreating)
 		out.ProductionVariants = planSummaries(rec.Plan, &hosting.EndpointDescription{})
+	}
+	if p := rec.Pending; p != nil && (out.EndpointStatus == string(hosting.StatusInService) || out.EndpointStatus == string(hosting.StatusCreating)) {
+		// The previous configuration serves (or, after a restart, is
+		// launched again) while the new one launches.
+		out.EndpointStatus = string(hosting.StatusUpdating)
+		out.PendingDeploymentSummary = &pendingDeploymentSummary{
+			EndpointConfigName: p.EndpointConfigName,
+			ProductionVariants: planSummaries(p.Plan, nil),
+			StartTime:          p.StartTime,
+		}
 	}
 	return &out, nil
 }
@@ -353,11 +379,12 @@ func (s *Service) updateWeightsAndCapacities(ctx context.Context, req *api.Reque
 	sc := scopeOf(req)
 	arn := kindEndpoint.arn(sc, in.EndpointName)
 	key := kindEndpoint.key(sc, in.EndpointName)
-	if _, err := s.Store.Get(ctx, key); err != nil {
-		return nil, kindEndpoint.mapErr(err, arn)
+	current, _, err := get[endpointRecord](ctx, s.Store, kindEndpoint, sc, in.EndpointName)
+	if err != nil {
+		return nil, err
 	}
 	ep := s.endpoints().endpoint(key)
-	if ep == nil || ep.Describe().Status != hosting.StatusInService {
+	if ep == nil || ep.Describe().Status != hosting.StatusInService || current.Pending != nil {
 		return nil, api.Errorf(api.KindInvalid, `Cannot update in-progress endpoint "%s".`, arn)
 	}
 	updates := make([]hosting.VariantUpdate, 0, len(in.DesiredWeightsAndCapacities))
@@ -378,7 +405,7 @@ func (s *Service) updateWeightsAndCapacities(ctx context.Context, req *api.Reque
 		return nil, hostingError(err)
 	}
 	// Store the new desired state, which a restart relaunches.
-	_, err := mutate(ctx, s.Store, kindEndpoint, sc, in.EndpointName, now(req), func(rec *endpointRecord) error {
+	_, err = mutate(ctx, s.Store, kindEndpoint, sc, in.EndpointName, now(req), func(rec *endpointRecord) error {
 		for _, u := range updates {
 			for i := range rec.Plan {
 				p := &rec.Plan[i]
@@ -443,6 +470,7 @@ type endpointManager struct {
 type liveEndpoint struct {
 	cancel context.CancelFunc
 	done   chan struct{}
+	update chan struct{} // an UpdateEndpoint waits (capacity 1)
 
 	mu sync.Mutex
 	ep *hosting.Endpoint // nil until built
@@ -574,7 +602,7 @@ func (m *endpointManager) start(key store.Key) {
 		return
 	}
 	ctx, cancel := context.WithCancel(m.ctx)
-	l := &liveEndpoint{cancel: cancel, done: make(chan struct{})}
+	l := &liveEndpoint{cancel: cancel, done: make(chan struct{}), update: make(chan struct{}, 1)}
 	m.live[key] = l
 	m.wg.Add(1)
 	go func() {
@@ -655,7 +683,8 @@ func (m *endpointManager) instanceCount(owner, name, variant string) int {
 }
 
 // run builds the endpoint at key from its plan and runs it until ctx ends,
-// storing its status as it changes.
+// storing its status as it changes and carrying out its updates (see
+// UpdateEndpoint).
 func (m *endpointManager) run(ctx context.Context, key store.Key, l *liveEndpoint, rt *hostingRuntime) {
 	log := rt.log.With("endpoint", key.Name, "account", key.Account, "region", key.Region)
 	s := m.svc
@@ -669,9 +698,9 @@ func (m *endpointManager) run(ctx context.Context, key store.Key, l *liveEndpoin
 		log.Error("run endpoint", "err", err)
 		return
 	}
-	dir := filepath.Join(rt.workDir, key.Account, key.Region, key.Name)
-	defer os.RemoveAll(dir)
-	ep, err := rt.build(ctx, dir, metricsOwner(key.Account, key.Region), rec)
+	defer os.RemoveAll(endpointDir(rt, key))
+	gen := 0
+	cur, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, rec.Plan)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Warn("endpoint failed", "err", err)
@@ -679,25 +708,41 @@ func (m *endpointManager) run(ctx context.Context, key store.Key, l *liveEndpoin
 		}
 		return
 	}
+	defer func() { cur.stop() }()
 	l.mu.Lock()
-	l.ep = ep
+	l.ep = cur.ep
 	l.mu.Unlock()
+	if rec.Pending != nil {
+		m.update(key) // interrupted by a restart: again
+	}
 
-	runDone := make(chan error, 1)
-	go func() { runDone <- ep.Run(ctx) }()
 	last := rec.EndpointStatus
+	updating := false // an update waits for the fleet to be in service
 	tick := time.NewTicker(statusPoll)
 	defer tick.Stop()
 	for {
 		select {
-		case err := <-runDone:
+		case err := <-cur.done:
+			cur.done <- err // for stop
 			if err != nil {
 				log.Warn("endpoint stopped", "err", err)
 			}
 			return
+		case <-l.update:
+			updating = true
 		case <-tick.C:
 		}
-		d := ep.Describe()
+		d := cur.ep.Describe()
+		if updating && d.Status == hosting.StatusInService && ctx.Err() == nil {
+			updating = false
+			gen++
+			if cur, err = m.applyUpdate(ctx, key, l, rt, cur, gen); err != nil && ctx.Err() == nil {
+				log.Error("endpoint update", "err", err)
+			}
+			// applyUpdate stored the status (and why an update failed).
+			last = string(cur.ep.Describe().Status)
+			continue
+		}
 		if string(d.Status) == last || d.Status == hosting.StatusDeleting || ctx.Err() != nil {
 			continue
 		}
@@ -705,6 +750,17 @@ func (m *endpointManager) run(ctx context.Context, key store.Key, l *liveEndpoin
 		log.Info("endpoint status", "status", last)
 		m.record(key, last, d.FailureReason, &d)
 	}
+}
+
+// endpointDir holds the model data of the endpoint at key.
+func endpointDir(rt *hostingRuntime, key store.Key) string {
+	return filepath.Join(rt.workDir, key.Account, key.Region, key.Name)
+}
+
+// generationDir holds the model data of the endpoint's gen-th fleet: its
+// first, then one per update.
+func generationDir(rt *hostingRuntime, key store.Key, gen int) string {
+	return filepath.Join(endpointDir(rt, key), "fleet-"+strconv.Itoa(gen))
 }
 
 // record stores an endpoint's status.
@@ -717,6 +773,9 @@ func (m *endpointManager) record(key store.Key, status, reason string, d *hostin
 		rec, err := decode[endpointRecord](*r)
 		if err != nil {
 			return err
+		}
+		if rec.Pending != nil && status == string(hosting.StatusInService) {
+			status = string(hosting.StatusUpdating) // the previous fleet serves meanwhile
 		}
 		rec.EndpointStatus, rec.FailureReason = status, reason
 		rec.LastModifiedTime = awstime.Timestamp{Time: at}
