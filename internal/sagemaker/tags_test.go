@@ -221,7 +221,7 @@ func TestOperations(t *testing.T) {
 		"DescribeEndpoint", "DescribeEndpointConfig", "DescribeInferenceRecommendationsJob",
 		"DescribeModel", "DescribeModelPackage", "DescribeModelPackageGroup", "GetScalingConfigurationRecommendation",
 		"ListEndpointConfigs", "ListEndpoints", "ListInferenceRecommendationsJobSteps", "ListInferenceRecommendationsJobs", "ListModelPackageGroups", "ListModelPackages",
-		"ListModels", "ListTags", "StopInferenceRecommendationsJob", "UpdateEndpointWeightsAndCapacities", "UpdateModelPackage",
+		"ListModels", "ListTags", "StopInferenceRecommendationsJob", "UpdateEndpoint", "UpdateEndpointWeightsAndCapacities", "UpdateModelPackage",
 	}
 	if got := svc.Operations(); !slices.Equal(got, want) {
 		t.Errorf("operations %v\nwant %v", got, want)
