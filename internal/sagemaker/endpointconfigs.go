@@ -59,7 +59,7 @@ type ProductionVariant struct {
 // DescribeEndpointConfig's output share.
 type EndpointConfigSpec struct {
 	ProductionVariants       []ProductionVariant `json:"ProductionVariants"`
-	DataCaptureConfig        Opaque              `json:"DataCaptureConfig,omitempty"`
+	DataCaptureConfig        *DataCaptureConfig  `json:"DataCaptureConfig,omitempty"`
 	KmsKeyID                 string              `json:"KmsKeyId,omitempty"`
 	AsyncInferenceConfig     Opaque              `json:"AsyncInferenceConfig,omitempty"`
 	ExplainerConfig          Opaque              `json:"ExplainerConfig,omitempty"`
@@ -139,6 +139,9 @@ func (s *Service) createEndpointConfig(ctx context.Context, req *api.Request, in
 		if err := checkVariant(ctx, s, sc, cat, &v); err != nil {
 			return nil, err
 		}
+	}
+	if err := checkDataCapture(in.DataCaptureConfig); err != nil {
+		return nil, err
 	}
 	c := EndpointConfig{
 		EndpointConfigName: in.EndpointConfigName,

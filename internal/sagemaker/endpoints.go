@@ -93,6 +93,7 @@ type Endpoint struct {
 	LastModifiedTime   awstime.Timestamp          `json:"LastModifiedTime"`
 	// PendingDeploymentSummary is set while an update is in progress.
 	PendingDeploymentSummary *pendingDeploymentSummary `json:"PendingDeploymentSummary,omitempty"`
+	DataCaptureConfig        *dataCaptureSummary       `json:"DataCaptureConfig,omitempty"`
 }
 
 // variantPlan is what a variant runs, resolved when the endpoint is
@@ -111,8 +112,9 @@ type variantPlan struct {
 // last seen, and its plan.
 type endpointRecord struct {
 	Endpoint
-	Plan    []variantPlan  `json:"Plan"`
-	Pending *pendingUpdate `json:"Pending,omitempty"` // an UpdateEndpoint in progress
+	Plan    []variantPlan      `json:"Plan"`
+	Capture *DataCaptureConfig `json:"Capture,omitempty"` // of the config in Plan
+	Pending *pendingUpdate     `json:"Pending,omitempty"` // an UpdateEndpoint in progress
 }
 
 type createEndpointInput struct {
@@ -178,7 +180,8 @@ func (s *Service) createEndpoint(ctx context.Context, req *api.Request, in *crea
 			CreationTime:       awstime.Timestamp{Time: at},
 			LastModifiedTime:   awstime.Timestamp{Time: at},
 		},
-		Plan: plan,
+		Plan:    plan,
+		Capture: cfg.DataCaptureConfig,
 	}
 	rec.ProductionVariants = planSummaries(plan, nil)
 	r, err := newResource(kindEndpoint, sc, rec.EndpointName, rec.EndpointArn, at, &rec)
@@ -313,7 +316,9 @@ func (s *Service) describeEndpoint(ctx context.Context, req *api.Request, in *en
 	}
 	out := rec.Endpoint
 	out.PendingDeploymentSummary = nil
-	if d, ok := s.endpoints().describe(r.Key); ok {
+	d, running := s.endpoints().describe(r.Key)
+	out.DataCaptureConfig = rec.Capture.summary(running)
+	if running {
 		out.EndpointStatus = string(d.Status)
 		if d.FailureReason != "" || d.Status != hosting.StatusInService {
 			out.FailureReason = d.FailureReason
@@ -472,8 +477,9 @@ type liveEndpoint struct {
 	done   chan struct{}
 	update chan struct{} // an UpdateEndpoint waits (capacity 1)
 
-	mu sync.Mutex
-	ep *hosting.Endpoint // nil until built
+	mu      sync.Mutex
+	ep      *hosting.Endpoint // nil until built
+	capture *captureWriter    // of ep; nil: no data capture
 }
 
 func (l *liveEndpoint) endpoint() *hosting.Endpoint {
@@ -643,13 +649,22 @@ func (m *endpointManager) stop(ctx context.Context, key store.Key) error {
 
 // endpoint returns the running endpoint at key, or nil.
 func (m *endpointManager) endpoint(key store.Key) *hosting.Endpoint {
+	ep, _ := m.serving(key)
+	return ep
+}
+
+// serving returns the running endpoint at key and its data capture, or
+// nil.
+func (m *endpointManager) serving(key store.Key) (*hosting.Endpoint, *captureWriter) {
 	m.mu.Lock()
 	l := m.live[key]
 	m.mu.Unlock()
 	if l == nil {
-		return nil
+		return nil, nil
 	}
-	return l.endpoint()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ep, l.capture
 }
 
 // describe returns the live description of the endpoint at key, if it
@@ -700,7 +715,7 @@ func (m *endpointManager) run(ctx context.Context, key store.Key, l *liveEndpoin
 	}
 	defer os.RemoveAll(endpointDir(rt, key))
 	gen := 0
-	cur, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, rec.Plan)
+	cur, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, rec.Plan, rec.Capture)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Warn("endpoint failed", "err", err)
@@ -710,7 +725,7 @@ func (m *endpointManager) run(ctx context.Context, key store.Key, l *liveEndpoin
 	}
 	defer func() { cur.stop() }()
 	l.mu.Lock()
-	l.ep = cur.ep
+	l.ep, l.capture = cur.ep, cur.capture
 	l.mu.Unlock()
 	if rec.Pending != nil {
 		m.update(key) // interrupted by a restart: again

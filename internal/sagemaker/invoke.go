@@ -49,7 +49,7 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	m.mu.Lock()
 	rt := m.rt
 	m.mu.Unlock()
-	ep := m.endpoint(kindEndpoint.key(scopeOf(req), name))
+	ep, capture := m.serving(kindEndpoint.key(scopeOf(req), name))
 	if ep == nil || rt == nil {
 		return api.Errorf(api.KindNotFound, "Endpoint %s of account %s not found.", name, req.Account)
 	}
@@ -59,7 +59,7 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 		return hostingError(err)
 	}
 	h := req.HTTP.Header
-	resp, err := rt.gateway.Invoke(ctx, ep, &hosting.InvokeRequest{
+	in := &hosting.InvokeRequest{
 		Body:             body,
 		ContentType:      api.Header(h, "Content-Type"),
 		Accept:           api.Header(h, "Accept"),
@@ -67,10 +67,12 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 		TargetVariant:    api.Header(h, keyTargetVariant),
 		TargetModel:      api.Header(h, keyTargetModel),
 		RequestID:        req.RequestID,
-	})
+	}
+	resp, err := rt.gateway.Invoke(ctx, ep, in)
 	if err != nil {
 		return hostingError(err)
 	}
+	captured(capture, req, in, resp, api.Header(h, keyInferenceID))
 	return resp.Write(w)
 }
 
@@ -80,6 +82,7 @@ var (
 	keyCustomAttributes = textproto.CanonicalMIMEHeaderKey(hosting.HeaderCustomAttributes)
 	keyTargetVariant    = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetVariant)
 	keyTargetModel      = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetModel)
+	keyInferenceID      = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Inference-Id")
 )
 
 // Namespaces and dimensions of the endpoint metrics, as CloudWatch names

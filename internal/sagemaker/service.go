@@ -50,6 +50,8 @@ func (s *Service) NewAPI() *api.Service {
 var urlPatterns = map[string]string{
 	"S3Uri": `(https?|s3)://([^/]+)/?(.*)|file://(.*)`,
 	"Url":   `(https?|s3)://([^/]+)/?(.*)|file://(.*)`,
+	// Data capture's destination: a directory on this host (capture.go).
+	"DestinationS3Uri": `(https|s3)://([^/])/?(.*)|file://(.*)`,
 }
 
 var (

@@ -26,9 +26,10 @@ import (
 // pendingUpdate is an UpdateEndpoint in progress: the configuration the
 // endpoint moves to, resolved as Plan is when it is asked for.
 type pendingUpdate struct {
-	EndpointConfigName string            `json:"EndpointConfigName"`
-	Plan               []variantPlan     `json:"Plan"`
-	StartTime          awstime.Timestamp `json:"StartTime"`
+	EndpointConfigName string             `json:"EndpointConfigName"`
+	Plan               []variantPlan      `json:"Plan"`
+	Capture            *DataCaptureConfig `json:"Capture,omitempty"`
+	StartTime          awstime.Timestamp  `json:"StartTime"`
 }
 
 // pendingDeploymentSummary is DescribeEndpoint's view of an update in
@@ -77,6 +78,10 @@ func (s *Service) updateEndpoint(ctx context.Context, req *api.Request, in *upda
 	if len(excluded) > 0 && (in.RetainAllVariantProperties == nil || !*in.RetainAllVariantProperties) {
 		return nil, api.Errorf(api.KindInvalid, "ExcludeRetainedVariantProperties applies only with RetainAllVariantProperties set to true.")
 	}
+	capture := cfg.DataCaptureConfig
+	if in.RetainAllVariantProperties != nil && *in.RetainAllVariantProperties && !excluded["DataCaptureConfig"] {
+		capture = current.Capture
+	}
 	if in.RetainAllVariantProperties != nil && *in.RetainAllVariantProperties {
 		// Variants of the same name keep the capacity and weight they
 		// have now (those UpdateEndpointWeightsAndCapacities or scaling
@@ -106,7 +111,7 @@ func (s *Service) updateEndpoint(ctx context.Context, req *api.Request, in *upda
 		if rec.Pending != nil || !m.inService(key) {
 			return inProgress
 		}
-		rec.Pending = &pendingUpdate{EndpointConfigName: cfg.EndpointConfigName, Plan: plan, StartTime: awstime.Timestamp{Time: at}}
+		rec.Pending = &pendingUpdate{EndpointConfigName: cfg.EndpointConfigName, Plan: plan, Capture: capture, StartTime: awstime.Timestamp{Time: at}}
 		rec.EndpointStatus, rec.FailureReason = string(hosting.StatusUpdating), ""
 		rec.LastModifiedTime = awstime.Timestamp{Time: at}
 		r.Status, r.Updated = rec.EndpointStatus, at
@@ -146,14 +151,19 @@ func (m *endpointManager) update(key store.Key) {
 // fleet is one configuration's hosting.Endpoint running, with what stops
 // it and the directory of its model data.
 type fleet struct {
-	ep     *hosting.Endpoint
-	cancel context.CancelFunc
-	done   chan error // Run's result
-	dir    string
+	ep      *hosting.Endpoint
+	capture *captureWriter // nil: no data capture
+	cancel  context.CancelFunc
+	done    chan error // Run's result
+	dir     string
+	// endCapture ends the capture writer, once the fleet has stopped
+	// taking invocations.
+	endCapture context.CancelFunc
 }
 
-// launch builds the fleet of plan in dir and starts running it.
-func (rt *hostingRuntime) launch(ctx context.Context, dir, owner string, rec *endpointRecord, plan []variantPlan) (*fleet, error) {
+// launch builds the fleet of plan in dir and starts running it, and its
+// data capture as capture says.
+func (rt *hostingRuntime) launch(ctx context.Context, dir, owner string, rec *endpointRecord, plan []variantPlan, capture *DataCaptureConfig) (*fleet, error) {
 	r := *rec
 	r.Plan = plan
 	ep, err := rt.build(ctx, dir, owner, &r)
@@ -161,17 +171,24 @@ func (rt *hostingRuntime) launch(ctx context.Context, dir, owner string, rec *en
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	// The writer outlives the fleet's ctx: stop ends it after the last
+	// invocation.
+	cctx, endCapture := context.WithCancel(context.WithoutCancel(ctx))
 	ctx, cancel := context.WithCancel(ctx)
-	f := &fleet{ep: ep, cancel: cancel, done: make(chan error, 1), dir: dir}
+	f := &fleet{ep: ep, cancel: cancel, done: make(chan error, 1), dir: dir, endCapture: endCapture,
+		capture: startCapture(cctx, capture, rec.EndpointName, rt.log)}
 	go func() { f.done <- ep.Run(ctx) }()
 	return f, nil
 }
 
-// stop stops the fleet's instances (each drains its requests first) and
-// removes its model data.
+// stop stops the fleet's instances (each drains its requests first), then
+// its data capture, and removes its model data.
 func (f *fleet) stop() error {
 	f.cancel()
 	err := <-f.done
+	f.done <- err // stop may be called again
+	f.endCapture()
+	f.capture.wait()
 	os.RemoveAll(f.dir)
 	return err
 }
@@ -192,7 +209,7 @@ func (m *endpointManager) applyUpdate(ctx context.Context, key store.Key, l *liv
 	}
 	p := rec.Pending
 	log.Info("endpoint update", "config", p.EndpointConfigName)
-	next, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, p.Plan)
+	next, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, p.Plan, p.Capture)
 	if err == nil {
 		err = waitInService(ctx, next)
 		if err != nil {
@@ -210,7 +227,7 @@ func (m *endpointManager) applyUpdate(ctx context.Context, key store.Key, l *liv
 	// Invocations go to the new fleet from here; the old one finishes
 	// what it has.
 	l.mu.Lock()
-	l.ep = next.ep
+	l.ep, l.capture = next.ep, next.capture
 	l.mu.Unlock()
 	m.finishUpdate(key, p, "", next.ep)
 	if err := cur.stop(); err != nil {
@@ -261,7 +278,7 @@ func (m *endpointManager) finishUpdate(key store.Key, p *pendingUpdate, reason s
 			return err
 		}
 		if p != nil {
-			rec.Plan, rec.EndpointConfigName = p.Plan, p.EndpointConfigName
+			rec.Plan, rec.Capture, rec.EndpointConfigName = p.Plan, p.Capture, p.EndpointConfigName
 		}
 		d := ep.Describe()
 		rec.Pending = nil
