@@ -350,13 +350,15 @@ func (w *captureWriter) payload(mode, contentType string, data []byte) *captured
 	return p
 }
 
-// captured records a successful invocation with the endpoint's writer.
-func captured(w *captureWriter, req *api.Request, in *hosting.InvokeRequest, resp *hosting.InvokeResponse, inferenceID string) {
+// captured records a successful invocation with the endpoint's writer, if
+// it has one: without, this is all the hot path pays.
+func captured(w *captureWriter, req *api.Request, in *hosting.InvokeRequest, resp *hosting.InvokeResponse) {
 	if w == nil {
 		return
 	}
 	w.add(captureEvent{
-		variant: resp.InvokedProductionVariant, at: req.Time, requestID: req.RequestID, inferenceID: inferenceID,
-		inType: in.ContentType, in: in.Body, outType: resp.ContentType, out: resp.Body,
+		variant: resp.InvokedProductionVariant, at: req.Time, requestID: req.RequestID,
+		inferenceID: api.Header(req.HTTP.Header, keyInferenceID),
+		inType:      in.ContentType, in: in.Body, outType: resp.ContentType, out: resp.Body,
 	})
 }

@@ -72,7 +72,7 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	if err != nil {
 		return hostingError(err)
 	}
-	captured(capture, req, in, resp, api.Header(h, keyInferenceID))
+	captured(capture, req, in, resp)
 	return resp.Write(w)
 }
 
