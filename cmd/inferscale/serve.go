@@ -18,18 +18,29 @@ import (
 func init() {
 	register(command{
 		name:    "serve",
-		summary: "serve the SageMaker-compatible APIs",
+		summary: "serve the SageMaker, SageMaker Runtime, CloudWatch and Application Auto Scaling APIs",
 		run:     runServe,
 	})
 }
 
 const serveSynopsis = `--data-dir DIR [--addr HOST:PORT] [--credentials FILE] [job flags] [-v]
 
-Serves the AWS APIs inferscale speaks (SageMaker models, model packages and
-groups, tags, Inference Recommender jobs) on one listener, with /healthz and
-Prometheus /metrics, and keeps their state in DIR/` + server.DatabaseFile + `. Point any AWS client at it:
+Serves the AWS APIs inferscale speaks on one listener, with /healthz and
+Prometheus /metrics, and keeps their state in DIR/` + server.DatabaseFile + `:
+
+  SageMaker                  models, model packages and groups, tags,
+                             Inference Recommender jobs, endpoint configs and
+                             endpoints (instances run as processes on this host)
+  SageMaker Runtime          InvokeEndpoint (POST /endpoints/NAME/invocations)
+  CloudWatch                 metrics (the endpoints' own and PutMetricData's),
+                             alarms
+  Application Auto Scaling   scalable targets, scaling policies, scheduled
+                             actions, activities
+
+Point any AWS client at it:
 
   aws --endpoint-url http://127.0.0.1:8686 sagemaker list-models
+  aws --endpoint-url http://127.0.0.1:8686 cloudwatch list-metrics
 
 Without --credentials, any signature is accepted (the access key picks no
 account: everything is in account ` + api.DefaultAccount + `), so the server only
