@@ -26,7 +26,8 @@ func init() {
 const serveSynopsis = `--data-dir DIR [--addr HOST:PORT] [--credentials FILE] [job flags] [-v]
 
 Serves the AWS APIs inferscale speaks on one listener, with /healthz and
-Prometheus /metrics, and keeps their state in DIR/` + server.DatabaseFile + `:
+Prometheus /metrics, and keeps their state in DIR/` + server.DatabaseFile + ` (one
+server at a time: DIR is locked while it runs):
 
   SageMaker                  models, model packages and groups, tags,
                              Inference Recommender jobs, endpoint configs and

@@ -98,6 +98,7 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	started time.Time
+	lock    *os.File // the data directory's (LockFile)
 }
 
 // New opens the store in cfg.DataDir and builds the services. Close the
@@ -119,11 +120,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	lock, err := lockDataDir(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
-	s := &Server{Store: st, cfg: cfg, log: log, started: cfg.Now()}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, DatabaseFile))
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	s := &Server{Store: st, cfg: cfg, log: log, started: cfg.Now(), lock: lock}
 	jobs := cfg.Jobs
 	if jobs.WorkDir == "" {
 		jobs.WorkDir = filepath.Join(cfg.DataDir, "jobs")
@@ -142,7 +148,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		hosting.Metrics = cwmetrics.New(cwmetrics.Options{Logger: log, MaxBytes: cfg.MetricsMaxBytes})
 		// What the last Serve saved: aggregated metrics survive restarts.
 		if err := hosting.Metrics.Load(filepath.Join(cfg.DataDir, MetricsFile)); err != nil {
-			st.Close()
+			s.Close()
 			return nil, fmt.Errorf("new server: %w", err)
 		}
 	}
@@ -162,7 +168,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	for _, svc := range []*api.Service{s.SageMaker.NewAPI(), s.SageMaker.NewRuntimeAPI(), s.CloudWatch.NewAPI(), s.AutoScaling.NewAPI()} {
 		svc.CheckOutput = cfg.CheckOutput
 		if err := s.Router.Add(svc); err != nil {
-			st.Close()
+			s.Close()
 			return nil, fmt.Errorf("new server: %w", err)
 		}
 	}
@@ -335,7 +341,9 @@ func (l *loops) wait() error {
 }
 
 // Close closes the store.
-func (s *Server) Close() error { return s.Store.Close() }
+func (s *Server) Close() error {
+	return errors.Join(s.Store.Close(), s.lock.Close())
+}
 
 type health struct {
 	Status        string  `json:"status"`

@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -287,5 +290,36 @@ func TestMetricsSurviveRestart(t *testing.T) {
 	}
 	if len(dps) != 1 || dps[0].SampleCount != 3 || dps[0].Average != 200 || dps[0].Maximum != 300 {
 		t.Errorf("after a restart: %+v, want 3 samples averaging 200", dps)
+	}
+}
+
+// TestDataDirLocked: while a server has the data directory open, another
+// cannot open it (it would run the same jobs and endpoints); once the
+// first is closed, it can.
+func TestDataDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	first, err := New(context.Background(), Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := New(context.Background(), Config{DataDir: dir})
+	if !errors.Is(err, ErrDataDirInUse) {
+		if second != nil {
+			second.Close()
+		}
+		t.Fatalf("second server on %s: err %v, want ErrDataDirInUse", dir, err)
+	}
+	if want := fmt.Sprintf("(pid %d)", os.Getpid()); !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), dir) {
+		t.Errorf("error %q does not name the directory and %s", err, want)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	third, err := New(context.Background(), Config{DataDir: dir})
+	if err != nil {
+		t.Fatalf("after the first server closed: %v", err)
+	}
+	if err := third.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
