@@ -200,6 +200,19 @@ func ConfirmVerdict(p, ref Point, l Limits) (ok bool, nextRate float64, reason s
 	return true, 0, ""
 }
 
+// NextConfirmRate is the rate of the confirmation after the attempt-th
+// failed one (from 1), which ran at rate and for which ConfirmVerdict
+// proposed proposed. The first retry takes the proposal, which stays close
+// to the rate; from the second on, each retry is at most 90% of the one
+// before, so that a server that keeps failing (a busy host, a capacity
+// the closed loop overstated) is found out within a few attempts.
+func NextConfirmRate(attempt int, rate, proposed float64) float64 {
+	if attempt >= 2 {
+		return math.Min(proposed, 0.9*rate)
+	}
+	return proposed
+}
+
 // AdvancedStop decides whether an Advanced job's load ends early, after the
 // windows measured so far.
 func AdvancedStop(windows []Point, sc *StoppingConditions, l Limits) (bool, string) {

@@ -2,9 +2,12 @@ package recommend
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inferscale/inferscale/internal/loadgen"
 )
 
 func lvl(users int, thr float64, p95 time.Duration, errRate float64) Point {
@@ -102,5 +105,71 @@ func TestLimitsFor(t *testing.T) {
 	}
 	if l := LimitsFor(nil); l.Quantile != 0.5 || l.MaxLatency != 0 {
 		t.Errorf("LimitsFor(nil) = %+v", l)
+	}
+}
+
+func TestNextConfirmRate(t *testing.T) {
+	if got := NextConfirmRate(1, 200, 190); got != 190 {
+		t.Errorf("first retry: %v, want the proposal 190", got)
+	}
+	if got := NextConfirmRate(2, 190, 180.5); got != 171 {
+		t.Errorf("second retry: %v, want 90%% of 190", got)
+	}
+	if got := NextConfirmRate(3, 171, 100); got != 100 {
+		t.Errorf("a proposal below 90%%: %v, want 100", got)
+	}
+}
+
+// scriptedServer answers ramp's stages: closed-loop levels that gain up
+// to capacity users, and open loops sustained at or below sustain req/s.
+type scriptedServer struct {
+	perUser, sustain float64
+	capacity         int
+	offered          []float64 // the confirmations' rates
+}
+
+func (sv *scriptedServer) measure(stage string, o loadgen.Options) (Point, error) {
+	ms := time.Millisecond
+	if o.Arrivals == nil {
+		users := o.Users.Users(0)
+		thr := sv.perUser * float64(min(users, sv.capacity))
+		return lvl(users, thr, time.Duration(users)*ms, 0), nil
+	}
+	rate := o.Arrivals.Rate
+	sv.offered = append(sv.offered, rate)
+	p := lvl(0, rate, 2*ms, 0)
+	if rate > sv.sustain {
+		p.P50, p.P95, p.P99 = 500*ms, time.Second, time.Second // a queue builds up
+	}
+	return p, nil
+}
+
+func TestRampConfirms(t *testing.T) {
+	// The closed loop peaks at 400/s with 4 users; the open loop holds
+	// 370/s: the second confirmation (95%, 380/s) fails, the third (90%
+	// of that, 342/s) is reported.
+	sv := &scriptedServer{perUser: 100, capacity: 4, sustain: 370}
+	var s StepResult
+	best, verdict, err := ramp(sv.measure, Limits{}, Tuning{}.withDefaults(), &s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []float64{400, 380, 342}; !slices.EqualFunc(sv.offered, want, func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }) {
+		t.Errorf("confirmations at %v, want %v", sv.offered, want)
+	}
+	if best.Stage != "confirm" || best.OfferedRate != sv.offered[len(sv.offered)-1] || !strings.Contains(verdict, "confirmed open loop at 342.0") {
+		t.Errorf("best %+v, verdict %q", best, verdict)
+	}
+
+	// An open loop that never holds: no capacity is reported, not the
+	// closed loop's, which the server was just seen not to sustain.
+	sv = &scriptedServer{perUser: 100, capacity: 4, sustain: 100}
+	s = StepResult{}
+	_, _, err = ramp(sv.measure, Limits{}, Tuning{}.withDefaults(), &s)
+	if err == nil || !strings.Contains(err.Error(), "no open-loop rate was sustained in 4 attempts, from 400.0") {
+		t.Errorf("err %v, want no rate sustained after 4 attempts", err)
+	}
+	if len(sv.offered) != 4 || sv.offered[3] > 0.9*0.9*380+1e-9 {
+		t.Errorf("confirmations at %v: want 4, each from the second on at most 90%% of the one before", sv.offered)
 	}
 }

@@ -387,7 +387,7 @@ func (r *Runner) runStep(ctx context.Context, job Job, p StepPlan, steps int, t 
 	if job.Input.JobType == JobTypeAdvanced {
 		best, verdict, err = r.advanced(ctx, m, job.Input, limits, t, &s)
 	} else {
-		best, verdict, err = r.ramp(ctx, m, limits, t, &s)
+		best, verdict, err = ramp(m.measure(ctx), limits, t, &s)
 	}
 	s.Verdict = verdict
 	if err != nil {
@@ -424,19 +424,33 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
+// measureFunc runs one load stage and returns what it measured, less the
+// first second, which settles the new users or arrivals.
+type measureFunc func(stage string, o loadgen.Options) (Point, error)
+
+// measure is m's measureFunc.
+func (m *meter) measure(ctx context.Context) measureFunc {
+	return func(stage string, o loadgen.Options) (Point, error) {
+		run, err := m.run(ctx, stage, o, nil)
+		if err != nil {
+			return Point{}, err
+		}
+		return run.point(1, len(run.samples)), nil
+	}
+}
+
 // ramp runs a Default job's search: closed-loop levels of doubling users
 // until the throughput levels off, then open-loop confirmation at the best
-// level's throughput.
-func (r *Runner) ramp(ctx context.Context, m *meter, l Limits, t Tuning, s *StepResult) (Point, string, error) {
+// level's throughput, lowered until a rate is sustained.
+func ramp(measure measureFunc, l Limits, t Tuning, s *StepResult) (Point, string, error) {
 	var levels []Point
 	users := 1
 	var v RampVerdict
 	for {
-		run, err := m.run(ctx, "ramp", loadgen.Options{Users: loadgen.ConstantUsers(users, t.Level)}, nil)
+		lv, err := measure("ramp", loadgen.Options{Users: loadgen.ConstantUsers(users, t.Level)})
 		if err != nil {
 			return Point{}, "", err
 		}
-		lv := run.point(1, len(run.samples)) // the first second settles the new users
 		lv.Users, lv.Stage = users, "ramp"
 		levels = append(levels, lv)
 		s.Points = append(s.Points, lv)
@@ -451,11 +465,10 @@ func (r *Runner) ramp(ctx context.Context, m *meter, l Limits, t Tuning, s *Step
 	rate := levels[v.Best].Throughput
 	verdict := v.Reason
 	for attempt := 1; ; attempt++ {
-		run, err := m.run(ctx, "confirm", loadgen.Options{Arrivals: &loadgen.Arrivals{Rate: rate}, Duration: t.Confirm}, nil)
+		c, err := measure("confirm", loadgen.Options{Arrivals: &loadgen.Arrivals{Rate: rate}, Duration: t.Confirm})
 		if err != nil {
 			return Point{}, verdict, err
 		}
-		c := run.point(1, len(run.samples))
 		c.OfferedRate, c.Stage = rate, "confirm"
 		ok, next, why := ConfirmVerdict(c, levels[v.Best], l)
 		c.Rejected = why
@@ -465,10 +478,13 @@ func (r *Runner) ramp(ctx context.Context, m *meter, l Limits, t Tuning, s *Step
 		}
 		verdict += fmt.Sprintf("; open loop at %.1f req/s not sustained (%s)", rate, why)
 		if attempt == t.ConfirmAttempts || next <= 0 {
-			// Report the best closed-loop level rather than nothing, and say so.
-			return levels[v.Best], verdict + "; reporting the closed-loop level", nil
+			// The closed loop's throughput is no capacity when no open
+			// loop at or below it holds: nothing is reported rather than
+			// a rate the server was just seen not to sustain.
+			return Point{}, verdict, fmt.Errorf("no open-loop rate was sustained in %d attempts, from %.1f down to %.1f req/s: %s",
+				attempt, levels[v.Best].Throughput, rate, why)
 		}
-		rate = next
+		rate = NextConfirmRate(attempt, rate, next)
 	}
 }
 
