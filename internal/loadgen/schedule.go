@@ -65,34 +65,26 @@ func spawned(perMinute int, elapsed time.Duration) int {
 	return int(int64(elapsed) / int64(time.Millisecond) * int64(perMinute) / int64(time.Minute/time.Millisecond))
 }
 
-// Stairs returns SageMaker's STAIRS traffic pattern: total is split into
-// steps equal steps, and step i (1-based) runs i*usersPerStep users.
-func Stairs(total time.Duration, steps, usersPerStep int) Schedule {
-	return stairs{total: total, steps: steps, per: usersPerStep}
+// Stairs returns SageMaker's STAIRS traffic pattern: steps steps of step
+// each (Stairs.DurationInSeconds is "how long each traffic step should
+// be"), step i (1-based) running i*usersPerStep users.
+func Stairs(step time.Duration, steps, usersPerStep int) Schedule {
+	return stairs{step: step, steps: steps, per: usersPerStep}
 }
 
 type stairs struct {
-	total      time.Duration
+	step       time.Duration
 	steps, per int
 }
 
-func (s stairs) Duration() time.Duration { return s.total }
+func (s stairs) Duration() time.Duration { return s.step * time.Duration(max(s.steps, 0)) }
 
 func (s stairs) Users(elapsed time.Duration) int {
-	if s.steps <= 0 || s.total <= 0 {
+	if s.steps <= 0 || s.step <= 0 {
 		return 0
 	}
-	if elapsed < 0 {
-		elapsed = 0
-	}
-	// Step index from elapsed*steps/total, so that uneven divisions of
-	// total still give exactly steps steps. The product is exact in a
-	// float64 for any run shorter than about 100 days of 1000 steps.
-	i := int(float64(elapsed)*float64(s.steps)/float64(s.total)) + 1
-	if i > s.steps {
-		i = s.steps
-	}
-	return i * s.per
+	i := int(max(elapsed, 0)/s.step) + 1
+	return min(i, s.steps) * s.per
 }
 
 // ConstantUsers returns a schedule of n users throughout; d is its natural

@@ -71,8 +71,8 @@ type Phase struct {
 	DurationInSeconds    int `json:"DurationInSeconds,omitempty"`
 }
 
-// Stairs is a STAIRS traffic pattern: NumberOfSteps steps over
-// DurationInSeconds, each adding UsersPerStep users.
+// Stairs is a STAIRS traffic pattern: NumberOfSteps steps of
+// DurationInSeconds each, each adding UsersPerStep users.
 type Stairs struct {
 	DurationInSeconds int `json:"DurationInSeconds,omitempty"`
 	NumberOfSteps     int `json:"NumberOfSteps,omitempty"`

@@ -285,7 +285,7 @@ func TestAdvancedJob(t *testing.T) {
 					{Name: modelserver.EnvRefSlots, Value: []string{"2", "4"}},
 				}},
 			}},
-			TrafficPattern: &TrafficPattern{TrafficType: TrafficStairs, Stairs: &Stairs{DurationInSeconds: 8, NumberOfSteps: 4, UsersPerStep: 2}},
+			TrafficPattern: &TrafficPattern{TrafficType: TrafficStairs, Stairs: &Stairs{DurationInSeconds: 2, NumberOfSteps: 4, UsersPerStep: 2}},
 		},
 		StoppingConditions: &StoppingConditions{
 			MaxInvocations:         15000,
