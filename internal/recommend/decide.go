@@ -239,6 +239,18 @@ func AdvancedStop(windows []Point, sc *StoppingConditions, l Limits) (bool, stri
 	return false, ""
 }
 
+// TailWindow is where the last, partial window of an Advanced run of n
+// one-second samples starts, when it is worth judging: at least half a
+// window of window samples. It is -1 otherwise, and when the run ended on
+// a whole window.
+func TailWindow(n, window int) int {
+	rest := n % window
+	if rest == 0 || 2*rest < window {
+		return -1
+	}
+	return n - rest
+}
+
 // BestWindow is the Advanced job's result: the window with the highest
 // throughput that meets the limits, or -1.
 func BestWindow(windows []Point, l Limits) int { return l.withDefaults().best(windows) }

@@ -173,3 +173,17 @@ func TestRampConfirms(t *testing.T) {
 		t.Errorf("confirmations at %v: want 4, each from the second on at most 90%% of the one before", sv.offered)
 	}
 }
+
+func TestTailWindow(t *testing.T) {
+	for _, tt := range []struct{ n, window, want int }{
+		{10, 5, -1}, // ended on a whole window
+		{8, 5, 5},   // 3 s left: judged
+		{7, 5, -1},  // 2 s left: less than half a window
+		{3, 5, 0},   // a run shorter than one window, more than half of it
+		{4, 1, -1},
+	} {
+		if got := TailWindow(tt.n, tt.window); got != tt.want {
+			t.Errorf("TailWindow(%d, %d) = %d, want %d", tt.n, tt.window, got, tt.want)
+		}
+	}
+}

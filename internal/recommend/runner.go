@@ -506,7 +506,7 @@ func (r *Runner) advanced(ctx context.Context, m *meter, in JobInput, l Limits, 
 	window := max(1, int(t.Window/time.Second))
 	var windows []Point
 	var stopReason string
-	_, err := m.run(ctx, "load", loadgen.Options{Users: sched}, func(ms *measured) bool {
+	run, err := m.run(ctx, "load", loadgen.Options{Users: sched}, func(ms *measured) bool {
 		n := len(ms.samples)
 		if n%window != 0 {
 			return false
@@ -522,6 +522,13 @@ func (r *Runner) advanced(ctx context.Context, m *meter, in JobInput, l Limits, 
 	})
 	if err != nil {
 		return Point{}, "", err
+	}
+	if n := len(run.samples); stopReason == "" {
+		if from := TailWindow(n, window); from >= 0 {
+			w := run.point(from, n)
+			w.Users, w.Stage = run.samples[n-1].iv.Users, "window"
+			windows = append(windows, w)
+		}
 	}
 	s.Points = append(s.Points, windows...)
 	verdict := "ran the whole traffic pattern"
