@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -97,14 +98,28 @@ func Scaling(c StepCurve, req ScalingRequest) (ScalingRecommendation, error) {
 
 // atCPU returns the invocations per minute and the latency (µs) at the given
 // total CPU percent, interpolated on the curve.
+//
+// The curve is the measured points that no other point beats: a point
+// with as much throughput or more at a lower latency makes a point moot.
+// Those are the loads a server is driven past its capacity with (closed-
+// loop levels with more users than it serves at once, where only the
+// queue grows, and confirmations it did not sustain); their latency says
+// how long requests queued, not what a load below capacity costs, and
+// would otherwise be read at the target load.
 func atCPU(c StepCurve, cpu, perCore float64) (perMinute float64, latencyMicros int) {
 	type xy struct{ cpu, perMin, lat float64 }
-	pts := []xy{{0, 0, 0}}
+	var measured []xy
 	for _, p := range c.Points {
 		if math.IsNaN(p.CPU) || p.Throughput <= 0 {
 			continue
 		}
-		pts = append(pts, xy{p.CPU, p.Throughput * 60, float64(p.Latency(c.Quantile) / time.Microsecond)})
+		measured = append(measured, xy{p.CPU, p.Throughput * 60, float64(p.Latency(c.Quantile) / time.Microsecond)})
+	}
+	pts := []xy{{0, 0, 0}}
+	for _, p := range measured {
+		if !slices.ContainsFunc(measured, func(q xy) bool { return q.perMin >= p.perMin && q.lat < p.lat }) {
+			pts = append(pts, p)
+		}
 	}
 	maxInv := float64(c.MaxInvocations)
 	if len(pts) == 1 {

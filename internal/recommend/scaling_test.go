@@ -2,6 +2,7 @@ package recommend
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,15 @@ func TestScaling(t *testing.T) {
 	slow.SetupTime = 200 * time.Second
 	if s, _ := Scaling(slow, ScalingRequest{}); s.DynamicScalingConfiguration.ScaleOutCooldown != 200 {
 		t.Errorf("slow setup: out cooldown %d", s.DynamicScalingConfiguration.ScaleOutCooldown)
+	}
+	// Past capacity, a closed loop with more users only queues: 32 users
+	// served as much as 8, at the same CPU, with ten times the latency.
+	// That latency is not what the target load costs.
+	queued := curve
+	queued.Points = append(slices.Clone(curve.Points), Point{Throughput: 100, CPU: 200, P50: 200 * time.Millisecond},
+		Point{Throughput: 99, CPU: 150, P50: 150 * time.Millisecond})
+	if s, _ := Scaling(queued, ScalingRequest{}); s.Metric.InvocationsPerInstance != 3000 || s.Metric.ModelLatency != 12000 {
+		t.Errorf("with queued levels: %+v, want 3000 at 12000 µs", s.Metric)
 	}
 	noCPU := StepCurve{VCPUs: 2, Points: []Point{{Throughput: 100, CPU: math.NaN()}}, MaxInvocations: 6000, ModelLatency: 900}
 	if s, _ := Scaling(noCPU, ScalingRequest{}); s.Metric.InvocationsPerInstance != 3000 || s.Metric.ModelLatency != 900 {
