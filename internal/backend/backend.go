@@ -71,7 +71,9 @@ type Spec struct {
 type Instance interface {
 	// URL is the base URL; invocations go to URL()+"/invocations".
 	URL() string
-	// SetupTime is the time from process start to the first 200 on GET /ping.
+	// SetupTime is the time from process start to the first 200 on GET /ping;
+	// 0 for an already-running server that answered the first ping, whose
+	// setup was not seen.
 	SetupTime() time.Duration
 	// Warnings says what makes measurements of this instance less faithful
 	// (shared CPUs, unmeasurable usage, ...).

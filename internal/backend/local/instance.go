@@ -187,16 +187,21 @@ func (i *Instance) wait() {
 }
 
 // waitReady pings until a 200, the process exits, the setup timeout passes
-// or ctx ends; it sets the setup time.
+// or ctx ends; it sets the setup time. An already-running server (no
+// process of ours) that answers the first ping was set up before anyone
+// looked: its setup time is 0, unknown, rather than one ping's.
 func (i *Instance) waitReady(ctx context.Context, started time.Time, timeout time.Duration) error {
 	sctx, cancel := context.WithTimeoutCause(ctx, timeout-time.Since(started), backend.ErrSetupTimeout)
 	defer cancel()
 	last := "no answer yet"
 	interval := 5 * time.Millisecond
-	for {
+	for first := true; ; first = false {
 		code, err := i.ping(sctx)
 		if err == nil && code == http.StatusOK {
 			i.setup = time.Since(started)
+			if first && i.cmd == nil {
+				i.setup = 0
+			}
 			return nil
 		}
 		if err != nil {

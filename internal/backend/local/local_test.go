@@ -590,6 +590,12 @@ func TestAlreadyRunning(t *testing.T) {
 		if st := inst.SetupTime(); st < 200*time.Millisecond {
 			t.Errorf("SetupTime = %v, want about 300ms", st)
 		}
+		// Ready at the first ping: set up before anyone looked.
+		again := launch(t, b, backend.Spec{URL: srv.URL})
+		defer again.Stop(context.Background())
+		if st := again.SetupTime(); st != 0 {
+			t.Errorf("SetupTime = %v for a server ready at the first ping, want 0 (unknown)", st)
+		}
 		if w := inst.Warnings(); len(w) != 1 || !strings.Contains(w[0], "unavailable") || !strings.Contains(w[0], "own process") {
 			t.Errorf("warnings %q", w)
 		}
