@@ -140,7 +140,12 @@ func atCPU(c StepCurve, cpu, perCore float64) (perMinute float64, latencyMicros 
 	if b.cpu == a.cpu {
 		f = 1
 	}
-	perMinute = math.Min(a.perMin+f*(b.perMin-a.perMin), maxInv)
+	perMinute = a.perMin + f*(b.perMin-a.perMin)
+	if perMinute >= maxInv {
+		// Past the most the server sustained: the target is that, at
+		// its latency.
+		return maxInv, c.ModelLatency
+	}
 	lat := a.lat + f*(b.lat-a.lat)
 	if a.cpu == 0 { // no latency measured below the first point: take the first point's
 		lat = b.lat

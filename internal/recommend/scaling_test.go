@@ -81,6 +81,14 @@ func TestScaling(t *testing.T) {
 	if s, _ := Scaling(queued, ScalingRequest{}); s.Metric.InvocationsPerInstance != 3000 || s.Metric.ModelLatency != 12000 {
 		t.Errorf("with queued levels: %+v, want 3000 at 12000 µs", s.Metric)
 	}
+	// Closed-loop levels served more than the open loop sustained: where
+	// the CPU target falls past MaxInvocations, the target is
+	// MaxInvocations at its own latency, not the level's.
+	over := curve
+	over.MaxInvocations, over.ModelLatency = 2400, 9000
+	if s, _ := Scaling(over, ScalingRequest{}); s.Metric.InvocationsPerInstance != 2400 || s.Metric.ModelLatency != 9000 {
+		t.Errorf("target past MaxInvocations: %+v, want 2400 at 9000 µs", s.Metric)
+	}
 	noCPU := StepCurve{VCPUs: 2, Points: []Point{{Throughput: 100, CPU: math.NaN()}}, MaxInvocations: 6000, ModelLatency: 900}
 	if s, _ := Scaling(noCPU, ScalingRequest{}); s.Metric.InvocationsPerInstance != 3000 || s.Metric.ModelLatency != 900 {
 		t.Errorf("no CPU readings: %+v", s.Metric)
