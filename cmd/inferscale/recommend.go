@@ -504,15 +504,13 @@ func optInt(v *int) string {
 	return strconv.Itoa(*v)
 }
 
-// progress shows live readings: one rewritten line on a terminal, plain
-// lines at each change of stage or load otherwise.
+// progress shows live readings on a terminal, one rewritten line, and
+// each load stage's result as the step judges it.
 type progress struct {
 	mu      sync.Mutex
 	w       io.Writer
 	tty     bool
-	last    string // plain mode: the last stage/load printed
-	lastAt  time.Time
-	pending bool // tty: a line is shown
+	pending bool // tty: a live line is shown
 }
 
 func newProgress(w io.Writer) *progress {
@@ -534,20 +532,25 @@ func (p *progress) update(pr recommend.Progress) {
 		load = fmt.Sprintf("%.0f req/s offered", pr.Rate)
 	}
 	line := fmt.Sprintf("[%d/%d] %-28s %-8s %-18s", pr.Step, pr.Steps, pr.Label, pr.Stage, load)
-	if pr.Second > 0 {
+	if pr.Second > 0 || pr.Done {
 		line += fmt.Sprintf(" %8.1f req/s  p95 %7.2f ms", pr.Throughput, float64(pr.P95)/float64(time.Millisecond))
 	}
-	if p.tty {
+	// A terminal shows each second as it comes, over the last; a stage's
+	// result (Done: the figures the step judges) stays. Elsewhere only
+	// results are printed, besides launches and the warm-up's first
+	// second, so that a log holds the numbers the decisions were made on.
+	switch {
+	case pr.Done:
+		if p.tty {
+			fmt.Fprint(p.w, "\r\033[K")
+			p.pending = false
+		}
+		fmt.Fprintln(p.w, line)
+	case p.tty:
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 		p.pending = true
-		return
-	}
-	key := fmt.Sprintf("%d %s %s", pr.Step, pr.Stage, load)
-	if key != p.last || time.Since(p.lastAt) > 10*time.Second {
-		if pr.Second > 0 || pr.Stage == "launch" {
-			fmt.Fprintln(p.w, line)
-			p.last, p.lastAt = key, time.Now()
-		}
+	case pr.Stage == "launch" || pr.Stage == "warmup" && pr.Second == 1:
+		fmt.Fprintln(p.w, line)
 	}
 }
 

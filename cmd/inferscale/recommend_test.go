@@ -245,3 +245,28 @@ func TestRecommendCLIInputJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressPlain: off a terminal, progress prints launches, the
+// warm-up's start and each stage's result, not every second.
+func TestProgressPlain(t *testing.T) {
+	var buf strings.Builder
+	p := newProgress(&buf)
+	for _, pr := range []recommend.Progress{
+		{Step: 1, Steps: 1, Label: "ml.c5.large", Stage: "launch"},
+		{Step: 1, Steps: 1, Label: "ml.c5.large", Stage: "warmup", Users: 2, Second: 1, Throughput: 90},
+		{Step: 1, Steps: 1, Label: "ml.c5.large", Stage: "warmup", Users: 2, Second: 2, Throughput: 95},
+		{Step: 1, Steps: 1, Label: "ml.c5.large", Stage: "ramp", Users: 1, Second: 1, Throughput: 40},
+		{Step: 1, Steps: 1, Label: "ml.c5.large", Stage: "ramp", Users: 1, Second: 2, Throughput: 50},
+		{Step: 1, Steps: 1, Label: "ml.c5.large", Stage: "ramp", Users: 1, Throughput: 49.5, P95: 3 * time.Millisecond, Done: true},
+		{Step: 1, Steps: 1, Label: "ml.c5.large", Stage: "confirm", Rate: 49.5, Second: 1, Throughput: 49},
+		{Step: 1, Steps: 1, Label: "ml.c5.large", Stage: "confirm", Rate: 49.5, Throughput: 49.4, P95: 4 * time.Millisecond, Done: true},
+	} {
+		p.update(pr)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[0], "launch") || !strings.Contains(lines[1], "warmup") ||
+		!strings.Contains(lines[2], "ramp     1 users                49.5 req/s  p95    3.00 ms") ||
+		!strings.Contains(lines[3], "confirm  50 req/s offered       49.4 req/s  p95    4.00 ms") {
+		t.Errorf("progress:\n%s", buf.String())
+	}
+}

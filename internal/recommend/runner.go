@@ -122,9 +122,13 @@ type Progress struct {
 	Stage       string // "launch", "warmup", "ramp", "confirm", "load"
 	Users       int
 	Rate        float64 // open loop: offered requests/s
-	Throughput  float64 // last second, successful requests/s
+	Throughput  float64 // last second (Done: the stage's), successful requests/s
 	P95         time.Duration
 	Second      int
+	// Done marks the result of a load stage as the step judges it: a
+	// ramp level or confirmation less its first second, or an Advanced
+	// run's window.
+	Done bool
 }
 
 // Report is the outcome of a job.
@@ -435,7 +439,24 @@ func (m *meter) measure(ctx context.Context) measureFunc {
 		if err != nil {
 			return Point{}, err
 		}
-		return run.point(1, len(run.samples)), nil
+		p := run.point(1, len(run.samples))
+		var users int
+		if o.Users != nil {
+			users = o.Users.Users(0)
+		}
+		var rate float64
+		if o.Arrivals != nil {
+			rate = o.Arrivals.Rate
+		}
+		m.done(stage, users, rate, p)
+		return p, nil
+	}
+}
+
+// done reports a stage's result.
+func (m *meter) done(stage string, users int, rate float64, p Point) {
+	if m.report != nil {
+		m.report(Progress{Stage: stage, Users: users, Rate: rate, Throughput: p.Throughput, P95: p.P95, Done: true})
 	}
 }
 
@@ -514,6 +535,7 @@ func (r *Runner) advanced(ctx context.Context, m *meter, in JobInput, l Limits, 
 		w := ms.point(n-window, n)
 		w.Users, w.Stage = ms.samples[n-1].iv.Users, "window"
 		windows = append(windows, w)
+		m.done("load", w.Users, 0, w)
 		stop, why := AdvancedStop(windows, in.StoppingConditions, l)
 		if stop {
 			stopReason = why
@@ -528,6 +550,7 @@ func (r *Runner) advanced(ctx context.Context, m *meter, in JobInput, l Limits, 
 			w := run.point(from, n)
 			w.Users, w.Stage = run.samples[n-1].iv.Users, "window"
 			windows = append(windows, w)
+			m.done("load", w.Users, 0, w)
 		}
 	}
 	s.Points = append(s.Points, windows...)
