@@ -28,9 +28,8 @@ func runDemo(ctx context.Context, cio cmdIO, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	if f.jobName == "" {
-		f.jobName = "inferscale-demo"
-	}
+	f.set = setFlags(fs)
+	f.defaultJobName = "inferscale-demo"
 	if f.output == "text" {
 		fmt.Fprintln(cio.stdout, "inferscale demo: benchmarking the built-in sample model (an MLP classifier) on local instances.")
 		fmt.Fprintln(cio.stdout, "Each instance type runs as a real process pinned to as many CPUs as the type has; a Default")

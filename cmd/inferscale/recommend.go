@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +59,9 @@ type recommendFlags struct {
 	scaling       bool
 	targetCPU     int
 	verbose       bool
+
+	set            map[string]bool // the flags given on the command line
+	defaultJobName string          // the job's name when neither the file nor --job-name gives one
 }
 
 // multiFlag is a repeatable string flag.
@@ -69,7 +71,7 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func (f *recommendFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.cliInput, "cli-input-json", "", "read the CreateInferenceRecommendationsJob request from `FILE` (flags below fill what it leaves out)")
+	fs.StringVar(&f.cliInput, "cli-input-json", "", "read the CreateInferenceRecommendationsJob request from `FILE` (its values win; flags below fill what it leaves out, and one that disagrees with it is an error)")
 	fs.StringVar(&f.jobName, "job-name", "", "job name (default inferscale-<time>)")
 	fs.StringVar(&f.jobType, "job-type", "", "Default or Advanced (Advanced needs a TrafficPattern from --cli-input-json)")
 	fs.StringVar(&f.modelURL, "model-url", "", "benchmark an already-running server at `URL` (its /ping and /invocations)")
@@ -103,6 +105,7 @@ func runRecommend(ctx context.Context, cio cmdIO, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	f.set = setFlags(fs)
 	return recommendMain(ctx, cio, f)
 }
 
@@ -119,16 +122,13 @@ func recommendMain(ctx context.Context, cio cmdIO, f recommendFlags) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	in, err := jobInput(f, cat)
+	in, err := jobInput(&f, cat)
 	if err != nil {
 		return err
 	}
 	model, err := modelFor(f)
 	if err != nil {
 		return err
-	}
-	if err := in.Validate(); err != nil {
-		return fmt.Errorf("invalid job: %w", err)
 	}
 
 	logger := newLogger(cio.stderr, f.verbose)
@@ -191,66 +191,6 @@ func recommendMain(ctx context.Context, cio cmdIO, f recommendFlags) error {
 }
 
 const defaultAccount = "123456789012"
-
-// jobInput builds the job request from --cli-input-json and the flags.
-func jobInput(f recommendFlags, cat *catalog.Catalog) (recommend.JobInput, error) {
-	var in recommend.JobInput
-	if f.cliInput != "" {
-		b, err := os.ReadFile(f.cliInput)
-		if err != nil {
-			return in, fmt.Errorf("read --cli-input-json: %w", err)
-		}
-		if err := json.Unmarshal(b, &in); err != nil {
-			return in, fmt.Errorf("read --cli-input-json %s: %w", f.cliInput, err)
-		}
-	}
-	if f.jobName != "" {
-		in.JobName = f.jobName
-	}
-	if in.JobName == "" {
-		in.JobName = "inferscale-" + time.Now().UTC().Format("20060102-150405")
-	}
-	if f.jobType != "" {
-		in.JobType = f.jobType
-	}
-	if in.JobType == "" {
-		in.JobType = recommend.JobTypeDefault
-	}
-	if f.instanceTypes != "" {
-		in.InputConfig.EndpointConfigurations = nil
-		for _, t := range strings.Split(f.instanceTypes, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				in.InputConfig.EndpointConfigurations = append(in.InputConfig.EndpointConfigurations, recommend.EndpointInputConfiguration{InstanceType: t})
-			}
-		}
-	}
-	if len(in.InputConfig.EndpointConfigurations) == 0 {
-		names := recommend.DefaultInstanceTypes(cat, f.region, runtime.NumCPU(), 3)
-		if len(names) == 0 {
-			return in, fmt.Errorf("%w: no priced instance type in %s; name some with --instance-types", errUsage, f.region)
-		}
-		for _, n := range names {
-			in.InputConfig.EndpointConfigurations = append(in.InputConfig.EndpointConfigurations, recommend.EndpointInputConfiguration{InstanceType: n})
-		}
-	}
-	if f.threshold != "" {
-		th, err := parseThreshold(f.threshold)
-		if err != nil {
-			return in, fmt.Errorf("%w: --latency-threshold: %v", errUsage, err)
-		}
-		if in.StoppingConditions == nil {
-			in.StoppingConditions = &recommend.StoppingConditions{}
-		}
-		in.StoppingConditions.ModelLatencyThresholds = []recommend.ModelLatencyThreshold{th}
-	}
-	if f.maxParallel > 0 {
-		if in.InputConfig.ResourceLimit == nil {
-			in.InputConfig.ResourceLimit = &recommend.ResourceLimit{}
-		}
-		in.InputConfig.ResourceLimit.MaxParallelOfTests = f.maxParallel
-	}
-	return in, nil
-}
 
 // parseThreshold parses "P95=100ms".
 func parseThreshold(s string) (recommend.ModelLatencyThreshold, error) {

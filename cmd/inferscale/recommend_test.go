@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,7 +185,9 @@ func TestRecommendCommandErrors(t *testing.T) {
 		{[]string{"--output", "yaml"}, 2, "--output must be text or json"},
 		{[]string{"--latency-threshold", "P95"}, 2, "want PERCENTILE=DURATION"},
 		{[]string{"--goals", "speed=3"}, 2, "unknown goal"},
-		{[]string{"--instance-types", "ml.nope.large"}, 1, `unknown instance type "ml.nope.large"`},
+		{[]string{"--instance-types", "ml.nope.large"}, 2, `unknown instance type "ml.nope.large"`},
+		{[]string{"--job-type", "Foo"}, 2, "Value 'Foo' at 'jobType' failed to satisfy constraint"},
+		{[]string{"--job-name", "bad_name"}, 2, "Value 'bad_name' at 'jobName' failed to satisfy constraint"},
 		{[]string{"--model-url", "ftp://x"}, 2, "must be an http:// or https:// URL"},
 		{[]string{"--model-url", "http://127.0.0.1:1"}, 2, "no sample payload"},
 		{[]string{"--payload", "/nonexistent"}, 1, "no such file"},
@@ -221,8 +225,7 @@ func TestRecommendCLIInputJSON(t *testing.T) {
 		    "TrafficPattern": {"TrafficType": "PHASES", "Phases": [{"InitialNumberOfUsers": 2, "SpawnRate": 60, "DurationInSeconds": 6}]},
 		    "VolumeKmsKeyId": "ignored"
 		  },
-		  "StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 300}]},
-		  "SomeFutureMember": true
+		  "StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 300}]}
 		}`,
 	}
 	for path, body := range files {
@@ -242,6 +245,102 @@ func TestRecommendCLIInputJSON(t *testing.T) {
 	for _, want := range []string{"Job advanced-from-file (Advanced): COMPLETED", "LATENCY P99 ms", "test.1cpu", "no cost figures: the catalog has no price for test.1cpu in us-east-1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// writeJobFile writes a --cli-input-json file and returns its path.
+func writeJobFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "job.json")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestJobInputFileWins checks that the file's members win over the flags'
+// defaults, that flags fill what it leaves out, and that a flag given
+// explicitly must agree with the file.
+func TestJobInputFileWins(t *testing.T) {
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := writeJobFile(t, `{
+	  "JobName": "from-file",
+	  "InputConfig": {
+	    "EndpointConfigurations": [{"InstanceType": "ml.c5.large"}, {"InstanceType": "ml.m5.large"}],
+	    "ResourceLimit": {"MaxParallelOfTests": 2}
+	  },
+	  "StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 300}]}
+	}`)
+	parse := func(t *testing.T, args ...string) recommendFlags {
+		fs := newFlagSet(cmdIO{stderr: io.Discard}, "recommend", "")
+		var f recommendFlags
+		f.register(fs)
+		if err := fs.Parse(append([]string{"--cli-input-json", file}, args...)); err != nil {
+			t.Fatal(err)
+		}
+		f.set = setFlags(fs)
+		return f
+	}
+
+	f := parse(t, "--job-type", "Default", "--max-parallel", "2", "--instance-types", "ml.c5.large,ml.m5.large", "--latency-threshold", "p99=300ms")
+	in, err := jobInput(&f, cat)
+	if err != nil {
+		t.Fatalf("agreeing flags: %v", err)
+	}
+	var types []string
+	for _, ec := range in.InputConfig.EndpointConfigurations {
+		types = append(types, ec.InstanceType)
+	}
+	if in.JobName != "from-file" || in.JobType != "Default" || strings.Join(types, ",") != "ml.c5.large,ml.m5.large" ||
+		in.InputConfig.ResourceLimit.MaxParallelOfTests != 2 || in.StoppingConditions.ModelLatencyThresholds[0].ValueInMilliseconds != 300 {
+		t.Errorf("job input: %+v", in)
+	}
+
+	for _, args := range [][]string{
+		{"--instance-types", "ml.t2.medium"},
+		{"--job-name", "other"},
+		{"--max-parallel", "1"},
+		{"--latency-threshold", "P95=300ms"},
+	} {
+		f := parse(t, args...)
+		_, err := jobInput(&f, cat)
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "disagrees with") {
+			t.Errorf("%v: %v, want a usage error saying the flag disagrees with the file", args, err)
+		}
+	}
+}
+
+func TestRecommendCLIInputJSONErrors(t *testing.T) {
+	tests := []struct {
+		file string
+		args []string
+		want string
+	}{
+		{`{"InputConfig": {"ModelName": "mlp"}}`, nil, "InputConfig.ModelName and ModelPackageVersionArn name models registered with a server"},
+		{`{"InputConfig": {"ModelPackageVersionArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/p/1"}}`, nil, "--model-command or --model-url"},
+		{`{"InputConfig": {"Endpoints": [{"EndpointName": "e"}]}}`, nil, "InputConfig.Endpoints"},
+		{`{"Bogus": 1}`, nil, `unknown member "Bogus" in the request`},
+		{`{"InputConfig": {"ResourceLimit": {"Bogus": 1}}}`, nil, `unknown member "Bogus" in InputConfig.ResourceLimit`},
+		{`{"jobName": "lower-case"}`, nil, `unknown member "jobName"`},
+		{`{"InputConfig": {"ResourceLimit": {"MaxNumberOfTests": 0}}}`, nil,
+			"Value '0' at 'inputConfig.resourceLimit.maxNumberOfTests' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+		{`{"InputConfig": {"ResourceLimit": {"MaxNumberOfTests": "x"}}}`, nil, "expected integer"},
+		{`{"InputConfig": {"ContainerConfig": {"PayloadConfig": {"SamplePayloadUrl": "s3://b/k"}}}}`, nil, "file:// URLs only"},
+		{`{"JobType": "Advanced"}`, nil, "TrafficPattern: is required"},
+		{`[1]`, nil, "want a JSON object"},
+		{`{"JobName": "a"} {}`, nil, "data after the JSON object"},
+		{`{"InputConfig": {"EndpointConfigurations": [{"InstanceType": "ml.m5.large"}]}}`, []string{"--instance-types", "ml.c5.large"},
+			"--instance-types disagrees with InputConfig.EndpointConfigurations"},
+	}
+	for _, tt := range tests {
+		args := append([]string{"recommend", "--cli-input-json", writeJobFile(t, tt.file)}, tt.args...)
+		code, stdout, stderr := runCLI(t, nil, args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) || stdout != "" {
+			t.Errorf("%s %v: exit %d, stderr %q; want 2 and %q", tt.file, tt.args, code, stderr, tt.want)
 		}
 	}
 }
