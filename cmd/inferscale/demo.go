@@ -30,6 +30,9 @@ func runDemo(ctx context.Context, cio cmdIO, args []string) error {
 	}
 	f.set = setFlags(fs)
 	f.defaultJobName = "inferscale-demo"
+	if err := f.check(); err != nil {
+		return err
+	}
 	if f.output == "text" {
 		fmt.Fprintln(cio.stdout, "inferscale demo: benchmarking the built-in sample model (an MLP classifier) on local instances.")
 		fmt.Fprintln(cio.stdout, "Each instance type runs as a real process pinned to as many CPUs as the type has; a Default")

@@ -95,6 +95,34 @@ func (f *recommendFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.verbose, "v", false, "verbose logs")
 }
 
+// check rejects flag values that no job can run with, before any
+// benchmark starts.
+func (f *recommendFlags) check() error {
+	switch {
+	case f.output != "text" && f.output != "json":
+		return fmt.Errorf("%w: --output must be text or json, got %q", errUsage, f.output)
+	case f.targetCPU < 1 || f.targetCPU > 100:
+		return fmt.Errorf("%w: --target-cpu-per-core must be between 1 and 100, got %d", errUsage, f.targetCPU)
+	case f.set["max-parallel"] && f.maxParallel < 1:
+		return fmt.Errorf("%w: --max-parallel must be at least 1, got %d", errUsage, f.maxParallel)
+	}
+	return checkTuning(f.set, f.warmup, f.level, f.confirm)
+}
+
+// checkTuning checks --warmup, --level-duration and --confirm-duration:
+// positive when given (0 would mean the default).
+func checkTuning(set map[string]bool, warmup, level, confirm time.Duration) error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"warmup", warmup}, {"level-duration", level}, {"confirm-duration", confirm}} {
+		if set[d.name] && d.v <= 0 {
+			return fmt.Errorf("%w: --%s must be positive, got %s", errUsage, d.name, d.v)
+		}
+	}
+	return nil
+}
+
 func runRecommend(ctx context.Context, cio cmdIO, args []string) error {
 	fs := newFlagSet(cio, "recommend", "[flags]")
 	var f recommendFlags
@@ -111,8 +139,8 @@ func runRecommend(ctx context.Context, cio cmdIO, args []string) error {
 
 // recommendMain runs a job in-process and prints its result.
 func recommendMain(ctx context.Context, cio cmdIO, f recommendFlags) error {
-	if f.output != "text" && f.output != "json" {
-		return fmt.Errorf("%w: --output must be text or json, got %q", errUsage, f.output)
+	if err := f.check(); err != nil {
+		return err
 	}
 	cat, err := catalog.Load(f.catalogs...)
 	if err != nil {

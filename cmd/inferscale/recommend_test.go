@@ -194,6 +194,12 @@ func TestRecommendCommandErrors(t *testing.T) {
 		{[]string{"--model-command", "/etc/passwd", "--payload", "/etc/hostname"}, 1, "not an executable file"},
 		{[]string{"--catalog", "/nonexistent"}, 1, "load catalog"},
 		{[]string{"extra"}, 2, "unexpected argument"},
+		{[]string{"--target-cpu-per-core", "0"}, 2, "--target-cpu-per-core must be between 1 and 100, got 0"},
+		{[]string{"--target-cpu-per-core", "150"}, 2, "--target-cpu-per-core must be between 1 and 100, got 150"},
+		{[]string{"--max-parallel", "-1"}, 2, "--max-parallel must be at least 1"},
+		{[]string{"--warmup", "-1s"}, 2, "--warmup must be positive"},
+		{[]string{"--level-duration", "0s"}, 2, "--level-duration must be positive"},
+		{[]string{"--confirm-duration", "-2s"}, 2, "--confirm-duration must be positive"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
@@ -201,6 +207,11 @@ func TestRecommendCommandErrors(t *testing.T) {
 		if code != tt.code || !strings.Contains(stderr.String(), tt.want) {
 			t.Errorf("recommend %v: exit %d, stderr %q; want %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
 		}
+	}
+	// demo checks the same flags before it says anything.
+	code, stdout, stderr := runCLI(t, nil, "demo", "--warmup", "-1s")
+	if code != 2 || stdout != "" || !strings.Contains(stderr, "--warmup must be positive") {
+		t.Errorf("demo --warmup -1s: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
 

@@ -92,6 +92,9 @@ func runServe(ctx context.Context, cio cmdIO, args []string) error {
 	case *maxJobs < 1:
 		return fmt.Errorf("%w: --max-jobs must be at least 1", errUsage)
 	}
+	if err := checkTuning(setFlags(fs), *warmup, *level, *confirm); err != nil {
+		return err
+	}
 	cat, err := catalog.Load(catalogs...)
 	if err != nil {
 		return err
