@@ -47,11 +47,28 @@ func register(c command) {
 // with status 2 for it.
 var errUsage = errors.New("usage")
 
+// signalCause is the cause of the context's cancellation when a signal
+// stopped the command.
+type signalCause struct{ sig syscall.Signal }
+
+func (c signalCause) Error() string { return "interrupted by " + c.sig.String() }
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		signal.Stop(sigs) // a second signal kills the process as by default
+		if s, ok := sig.(syscall.Signal); ok {
+			cancel(signalCause{s})
+		} else {
+			cancel(nil)
+		}
+	}()
 	code := run(ctx, cmdIO{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
-	stop()
+	signal.Stop(sigs)
+	cancel(nil)
 	os.Exit(code)
 }
 
@@ -92,11 +109,17 @@ func run(ctx context.Context, cio cmdIO, args []string) int {
 		return 2
 	}
 	err := c.run(ctx, cio, args[1:])
+	var sig signalCause
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(context.Cause(ctx), &sig):
+		// Whatever the command made of it, a signal stopped it: 128+N, as a
+		// shell reports a process killed by signal N.
+		fmt.Fprintf(cio.stderr, "inferscale %s: %v\n", c.name, err)
+		return 128 + int(sig.sig)
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(cio.stderr, "inferscale %s: %v\n", c.name, err)
 		return 2

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -55,5 +58,23 @@ func TestVersion(t *testing.T) {
 	}
 	if code, _, stderr := runCLI(t, nil, "version", "extra"); code != 2 || !strings.Contains(stderr, "unexpected argument") {
 		t.Errorf("version extra: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestInterruptExitStatus: a command that fails after SIGINT exits 130
+// (SIGTERM: 143), as a shell reports a process killed by the signal.
+func TestInterruptExitStatus(t *testing.T) {
+	for _, tt := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(signalCause{tt.sig})
+		var stdout, stderr bytes.Buffer
+		cio := cmdIO{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		code := run(ctx, cio, []string{"loadtest", "--url", "http://127.0.0.1:1/", "--users", "1", "--duration", "5s", "--quiet"})
+		if code != tt.code {
+			t.Errorf("%v: exit %d, want %d; stderr %q", tt.sig, code, tt.code, stderr.String())
+		}
 	}
 }
