@@ -22,6 +22,7 @@ func runDemo(ctx context.Context, cio cmdIO, args []string) error {
 	f.register(fs)
 	f.scaling = true
 	fs.Lookup("scaling").DefValue = "true"
+	fs.Lookup("job-name").Usage = "job name (default inferscale-demo)"
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

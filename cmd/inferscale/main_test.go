@@ -24,6 +24,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"help", "model-server"}, 0, "usage: inferscale model-server serve", ""},
 		{[]string{"recommend", "-h"}, 0, "-target-cpu-per-core", ""},
 		{[]string{"loadtest", "--help"}, 0, "usage: inferscale loadtest", ""},
+		{[]string{"demo", "-h"}, 0, "job name (default inferscale-demo)", ""},
 		{[]string{}, 2, "", "usage: inferscale <command>"},
 		{[]string{"help", "nope"}, 2, "", `unknown command "nope"`},
 		{[]string{"nope"}, 2, "", `unknown command "nope"`},
