@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -191,16 +190,10 @@ func recommendMain(ctx context.Context, cio cmdIO, f recommendFlags) error {
 		scaling, scalingErr = &s, err
 	}
 	if f.output == "json" {
-		out := any(desc)
-		if scaling != nil && scalingErr == nil {
-			out = struct {
-				recommend.JobDescription
-				ScalingConfiguration *recommend.ScalingRecommendation `json:"ScalingConfiguration,omitempty"`
-			}{desc, scaling}
+		if scalingErr != nil {
+			scaling = nil
 		}
-		enc := json.NewEncoder(cio.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(cio.stdout, jsonReport(desc, scaling)); err != nil {
 			return err
 		}
 	} else {
@@ -213,9 +206,45 @@ func recommendMain(ctx context.Context, cio cmdIO, f recommendFlags) error {
 		return fmt.Errorf("scaling configuration: %w", scalingErr)
 	}
 	if rep.Status != recommend.StatusCompleted {
-		return fmt.Errorf("job %s: %s", strings.ToLower(rep.Status), rep.FailureReason)
+		return fmt.Errorf("job %s: %s", strings.ToLower(rep.Status), oneLine(rep.FailureReason))
 	}
 	return nil
+}
+
+// jsonReport is what recommend --output json prints: the
+// DescribeInferenceRecommendationsJob response without the RoleArn no role
+// was given for, costs rounded to 12 significant digits (0.345, not the
+// 0.34500000000000003 of 3 × 0.115), and the scaling configuration when
+// asked for.
+func jsonReport(desc recommend.JobDescription, scaling *recommend.ScalingRecommendation) any {
+	recs := make([]recommend.Recommendation, len(desc.InferenceRecommendations))
+	for i, r := range desc.InferenceRecommendations {
+		if r.Metrics != nil {
+			m := *r.Metrics
+			m.CostPerHour, m.CostPerInference = roundCost(m.CostPerHour), roundCost(m.CostPerInference)
+			r.Metrics = &m
+		}
+		recs[i] = r
+	}
+	desc.InferenceRecommendations = recs
+	return struct {
+		recommend.JobDescription
+		RoleArn              string                           `json:"RoleArn,omitempty"` // shadows the embedded one
+		ScalingConfiguration *recommend.ScalingRecommendation `json:"ScalingConfiguration,omitempty"`
+	}{desc, desc.RoleArn, scaling}
+}
+
+// roundCost rounds a cost to 12 significant digits, dropping the binary
+// floating-point noise of a product.
+func roundCost(v *float64) *float64 {
+	if v == nil || math.IsNaN(*v) || math.IsInf(*v, 0) {
+		return v
+	}
+	r, err := strconv.ParseFloat(strconv.FormatFloat(*v, 'g', 12, 64), 64)
+	if err != nil {
+		return v
+	}
+	return &r
 }
 
 const defaultAccount = "123456789012"
@@ -377,7 +406,7 @@ func printReport(w io.Writer, in recommend.JobInput, rep *recommend.Report, desc
 			label = s.InstanceType
 		}
 		if s.Status != recommend.StatusCompleted {
-			notes = append(notes, fmt.Sprintf("%s: %s: %s", label, strings.ToLower(s.Status), s.FailureReason))
+			notes = append(notes, fmt.Sprintf("%s: %s: %s", label, strings.ToLower(s.Status), oneLine(s.FailureReason)))
 			continue
 		}
 		if s.Verdict != "" {
@@ -531,7 +560,7 @@ func (p *progress) stepDone(s recommend.StepResult) {
 		msg += fmt.Sprintf(": %d invocations/min, %.2f ms", s.Metrics.MaxInvocations, float64(s.Metrics.ModelLatency)/1000)
 	}
 	if s.FailureReason != "" {
-		msg += ": " + s.FailureReason
+		msg += ": " + oneLine(s.FailureReason)
 	}
 	fmt.Fprintf(p.w, "step %d %s: %s\n", s.Index+1, s.Plan.Label(), msg)
 }

@@ -355,3 +355,53 @@ func TestRecommendCLIInputJSONErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONReport: recommend --output json leaves out the empty RoleArn and
+// rounds costs (3 × 0.115 is 0.34500000000000003 in binary floating point).
+func TestJSONReport(t *testing.T) {
+	cph, cpi := 3*0.115, 3*0.115/(120000*60)
+	desc := recommend.JobDescription{JobName: "j", InferenceRecommendations: []recommend.Recommendation{
+		{Metrics: &recommend.Metrics{CostPerHour: &cph, CostPerInference: &cpi, MaxInvocations: 120000}},
+	}}
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, jsonReport(desc, nil)); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Contains(out, "RoleArn") || strings.Contains(out, "ScalingConfiguration") {
+		t.Errorf("empty members in:\n%s", out)
+	}
+	if !strings.Contains(out, `"CostPerHour": 0.345,`) || strings.Contains(out, "0000000") {
+		t.Errorf("costs not rounded:\n%s", out)
+	}
+	if *desc.InferenceRecommendations[0].Metrics.CostPerHour != cph {
+		t.Error("jsonReport changed the description it was given")
+	}
+	desc.RoleArn = "arn:aws:iam::123456789012:role/r"
+	buf.Reset()
+	writeJSON(&buf, jsonReport(desc, &recommend.ScalingRecommendation{}))
+	if !strings.Contains(buf.String(), `"RoleArn": "arn:aws:iam::123456789012:role/r"`) || !strings.Contains(buf.String(), "ScalingConfiguration") {
+		t.Errorf("RoleArn or scaling missing:\n%s", buf.String())
+	}
+}
+
+// TestFailureReasonOneLine: a multi-line FailureReason is shown on one line.
+func TestFailureReasonOneLine(t *testing.T) {
+	var buf bytes.Buffer
+	printJob(&buf, recommend.JobDescription{JobName: "j", JobType: "Default", Status: recommend.StatusFailed, FailureReason: "launch failed:\nexit status 1\n  panic: boom"})
+	if !strings.Contains(buf.String(), "  FailureReason: launch failed: exit status 1 panic: boom\n") {
+		t.Errorf("job:\n%s", buf.String())
+	}
+	buf.Reset()
+	printJobs(&buf, []jobSummary{{JobName: "j", JobType: "Default", Status: recommend.StatusFailed, FailureReason: "a\nb"}})
+	if lines := strings.Count(buf.String(), "\n"); lines != 2 {
+		t.Errorf("jobs table has %d lines:\n%s", lines, buf.String())
+	}
+	buf.Reset()
+	in := recommend.JobInput{JobName: "j", JobType: recommend.JobTypeDefault}
+	rep := &recommend.Report{Status: recommend.StatusCompleted, Steps: []recommend.StepResult{{InstanceType: "ml.m5.large", Status: recommend.StatusFailed, FailureReason: "x\ny"}}}
+	printReport(&buf, in, rep, recommend.JobDescription{}, nil, "us-east-1")
+	if !strings.Contains(buf.String(), "  - ml.m5.large: failed: x y\n") {
+		t.Errorf("report:\n%s", buf.String())
+	}
+}
