@@ -17,15 +17,14 @@ import (
 	"github.com/inferscale/inferscale/internal/api/model"
 	"github.com/inferscale/inferscale/internal/catalog"
 	"github.com/inferscale/inferscale/internal/recommend"
+	"github.com/inferscale/inferscale/internal/sagemaker"
 )
 
 // createJobShape is the CreateInferenceRecommendationsJob request shape of
-// the SageMaker model, the one `inferscale serve` validates requests with.
+// the SageMaker model as `inferscale serve` validates requests with it
+// (file:// URLs accepted where the model wants S3 ones).
 func createJobShape() (*model.Shape, error) {
-	svc, err := model.Load("sagemaker")
-	if err != nil {
-		return nil, err
-	}
+	svc := new(sagemaker.Service).NewAPI().Model
 	op := svc.Operations["CreateInferenceRecommendationsJob"]
 	if op == nil || op.Input == nil {
 		return nil, errors.New("the SageMaker model has no CreateInferenceRecommendationsJob input")

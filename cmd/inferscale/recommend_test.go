@@ -405,3 +405,26 @@ func TestFailureReasonOneLine(t *testing.T) {
 		t.Errorf("report:\n%s", buf.String())
 	}
 }
+
+// TestJobInputPayloadConfig: a file:// SamplePayloadUrl and the first
+// SupportedContentTypes stand for --payload and --content-type.
+func TestJobInputPayloadConfig(t *testing.T) {
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := writeJobFile(t, `{"InputConfig": {"EndpointConfigurations": [{"InstanceType": "ml.m5.large"}],
+	  "ContainerConfig": {"PayloadConfig": {"SamplePayloadUrl": "file://`+filepath.ToSlash(dir)+`", "SupportedContentTypes": ["text/csv"]}}}}`)
+	f := recommendFlags{cliInput: file, region: recommend.DefaultRegion, set: map[string]bool{}}
+	if _, err := jobInput(&f, cat); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.payloads) != 1 || f.payloads[0] != dir || f.contentType != "text/csv" {
+		t.Errorf("payloads %q, content type %q", f.payloads, f.contentType)
+	}
+	f = recommendFlags{cliInput: file, region: recommend.DefaultRegion, contentType: "application/json", set: map[string]bool{"content-type": true}}
+	if _, err := jobInput(&f, cat); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--content-type disagrees") {
+		t.Errorf("conflicting --content-type: %v", err)
+	}
+}
