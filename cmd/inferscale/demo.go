@@ -22,14 +22,17 @@ func runDemo(ctx context.Context, cio cmdIO, args []string) error {
 	f.register(fs)
 	f.scaling = true
 	fs.Lookup("scaling").DefValue = "true"
+	fs.Lookup("job-name").Usage = "job name (default inferscale-demo)"
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
-	if f.jobName == "" {
-		f.jobName = "inferscale-demo"
+	f.set = setFlags(fs)
+	f.defaultJobName = "inferscale-demo"
+	if err := f.check(); err != nil {
+		return err
 	}
 	if f.output == "text" {
 		fmt.Fprintln(cio.stdout, "inferscale demo: benchmarking the built-in sample model (an MLP classifier) on local instances.")

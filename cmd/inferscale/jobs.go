@@ -437,7 +437,7 @@ func printJob(w io.Writer, d recommend.JobDescription) {
 	}
 	fmt.Fprintln(w)
 	if d.FailureReason != "" {
-		fmt.Fprintf(w, "  FailureReason: %s\n", d.FailureReason)
+		fmt.Fprintf(w, "  FailureReason: %s\n", oneLine(d.FailureReason))
 	}
 	fmt.Fprintln(w)
 	switch {

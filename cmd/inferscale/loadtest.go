@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -59,13 +60,24 @@ func runLoadtest(ctx context.Context, cio cmdIO, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
+	set := setFlags(fs)
 	switch {
 	case *url == "":
 		return fmt.Errorf("%w: --url is required", errUsage)
+	case set["rate"] && !(*rate > 0):
+		return fmt.Errorf("%w: --rate must be positive, got %v", errUsage, *rate)
+	case set["users"] && *users <= 0:
+		return fmt.Errorf("%w: --users must be positive, got %d", errUsage, *users)
+	case *requests < 0:
+		return fmt.Errorf("%w: --requests must not be negative, got %d", errUsage, *requests)
+	case *duration < 0:
+		return fmt.Errorf("%w: --duration must not be negative, got %s", errUsage, *duration)
+	case *timeout <= 0:
+		return fmt.Errorf("%w: --timeout must be positive, got %s", errUsage, *timeout)
+	case *maxInFlight <= 0:
+		return fmt.Errorf("%w: --max-in-flight must be positive, got %d", errUsage, *maxInFlight)
 	case (*rate > 0) == (*users > 0):
 		return fmt.Errorf("%w: give exactly one of --rate (open loop) and --users (closed loop)", errUsage)
-	case *rate < 0 || *users < 0 || *requests < 0 || *duration < 0 || *timeout <= 0 || *maxInFlight <= 0:
-		return fmt.Errorf("%w: --rate, --users, --requests and --duration must not be negative; --timeout and --max-in-flight must be positive", errUsage)
 	case *rate > 0 && *duration == 0:
 		return fmt.Errorf("%w: --rate needs --duration", errUsage)
 	case *users > 0 && *duration == 0 && *requests == 0:
@@ -111,9 +123,21 @@ func runLoadtest(ctx context.Context, cio cmdIO, args []string) error {
 	if *output == "json" {
 		enc := json.NewEncoder(cio.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		printSummary(cio.stdout, res)
 	}
-	printSummary(cio.stdout, res)
+	// A run in which not one request succeeded measured nothing: most
+	// likely the URL is wrong or the server is down.
+	if res.Succeeded == 0 {
+		msg := fmt.Sprintf("no request succeeded (%d sent)", res.Sent)
+		if res.FirstError != "" {
+			msg += "; first error: " + res.FirstError
+		}
+		return errors.New(msg)
+	}
 	return nil
 }
 

@@ -41,6 +41,11 @@ func TestLoadtestFlags(t *testing.T) {
 		{name: "missing cacert", args: []string{"--url", "https://127.0.0.1:1/", "--users", "1", "--requests", "1", "--cacert", "/nonexistent.pem"}, want: "--cacert"},
 		{name: "cacert not PEM", args: []string{"--url", "https://127.0.0.1:1/", "--users", "1", "--requests", "1", "--cacert", "loadtest_test.go"}, want: "no PEM certificate"},
 		{name: "unknown flag", args: []string{"--bogus"}, want: "flag provided but not defined"},
+		{name: "negative users", args: []string{"--url", "http://127.0.0.1:1/", "--users", "-1", "--requests", "1"}, want: "--users must be positive, got -1"},
+		{name: "negative rate", args: []string{"--url", "http://127.0.0.1:1/", "--rate", "-5", "--duration", "1s"}, want: "--rate must be positive, got -5"},
+		{name: "zero users", args: []string{"--url", "http://127.0.0.1:1/", "--users", "0", "--requests", "1"}, want: "--users must be positive, got 0"},
+		{name: "negative requests", args: []string{"--url", "http://127.0.0.1:1/", "--users", "1", "--requests", "-1"}, want: "--requests must not be negative"},
+		{name: "zero timeout", args: []string{"--url", "http://127.0.0.1:1/", "--users", "1", "--requests", "1", "--timeout", "0s"}, want: "--timeout must be positive"},
 		{name: "stray argument", args: []string{"--url", "http://127.0.0.1:1/", "--users", "1", "--requests", "1", "extra"}, want: "unexpected arguments"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +54,18 @@ func TestLoadtestFlags(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tt.want)
 			}
 		})
+	}
+}
+
+// TestLoadtestNothingSucceeded: a run in which no request succeeded
+// (here: connection refused) prints its summary and exits 1.
+func TestLoadtestNothingSucceeded(t *testing.T) {
+	code, stdout, stderr := runLoadtestCmd(t, "--url", "http://127.0.0.1:1/", "--users", "2", "--requests", "5", "--quiet")
+	if code != 1 || !strings.Contains(stderr, "no request succeeded (5 sent); first error: ") || !strings.Contains(stderr, "connection refused") {
+		t.Errorf("exit %d, stderr %q; want 1 and no request succeeded", code, stderr)
+	}
+	if !strings.Contains(stdout, "5 sent, 0 succeeded") {
+		t.Errorf("summary missing:\n%s", stdout)
 	}
 }
 
@@ -108,17 +125,15 @@ func TestLoadtestText(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
+	// Not one request succeeded: the summary, and exit status 1.
 	code, stdout, stderr := runLoadtestCmd(t, "--url", srv.URL+"/bad", "--rate", "50", "--duration", "1s", "--quiet")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
+	if code != 1 || stderr != "inferscale loadtest: no request succeeded (50 sent); first error: HTTP 503: \"nope\\n\"\n" {
+		t.Errorf("exit %d, stderr %q; want 1 and no request succeeded", code, stderr)
 	}
 	for _, want := range []string{"50 sent, 0 succeeded", "5xx=50", "(100.00%)", `first error HTTP 503: "nope\n"`, "throughput  0.0 req/s"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
-	}
-	if stderr != "" {
-		t.Errorf("--quiet printed %q", stderr)
 	}
 	code, stdout, _ = runLoadtestCmd(t, "--url", srv.URL+"/", "--users", "1", "--requests", "10", "--method", "GET")
 	if code != 0 || !strings.Contains(stdout, "10 sent, 10 succeeded") || !strings.Contains(stdout, "p99.9") {
@@ -142,15 +157,16 @@ func TestLoadtestHTTPS(t *testing.T) {
 		name  string
 		flags []string
 		want  string
+		code  int
 	}{
 		{name: "--cacert", flags: []string{"--cacert", ca}, want: "20 sent, 20 succeeded"},
 		{name: "--insecure", flags: []string{"--insecure"}, want: "20 sent, 20 succeeded"},
-		{name: "untrusted", want: "certificate signed by unknown authority"},
+		{name: "untrusted", want: "certificate signed by unknown authority", code: 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"--url", srv.URL + "/invocations", "--users", "2", "--requests", "20", "--quiet"}, tt.flags...)
 			code, stdout, stderr := runLoadtestCmd(t, args...)
-			if code != 0 || !strings.Contains(stdout, tt.want) {
+			if code != tt.code || !strings.Contains(stdout, tt.want) {
 				t.Errorf("exit %d, want %q in:\n%s%s", code, tt.want, stdout, stderr)
 			}
 		})

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -46,22 +47,60 @@ func register(c command) {
 // with status 2 for it.
 var errUsage = errors.New("usage")
 
+// signalCause is the cause of the context's cancellation when a signal
+// stopped the command.
+type signalCause struct{ sig syscall.Signal }
+
+func (c signalCause) Error() string { return "interrupted by " + c.sig.String() }
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		signal.Stop(sigs) // a second signal kills the process as by default
+		if s, ok := sig.(syscall.Signal); ok {
+			cancel(signalCause{s})
+		} else {
+			cancel(nil)
+		}
+	}()
 	code := run(ctx, cmdIO{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
-	stop()
+	signal.Stop(sigs)
+	cancel(nil)
 	os.Exit(code)
 }
 
 // run executes the command named by args[0] and returns the exit status.
+// Help asked for goes to stdout with status 0; help shown because of a
+// mistake goes to stderr with status 2.
 func run(ctx context.Context, cio cmdIO, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(cio.stderr)
-		if len(args) == 0 {
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(cio.stdout)
+		return 0
+	case "-version", "--version":
+		args = []string{"version"}
+	case "help":
+		if len(args) == 1 {
+			usage(cio.stdout)
+			return 0
+		}
+		if _, ok := commands[args[1]]; !ok || len(args) > 2 {
+			if len(args) > 2 {
+				fmt.Fprintf(cio.stderr, "inferscale help: want one command name, got %q\n\n", args[1:])
+			} else {
+				fmt.Fprintf(cio.stderr, "inferscale help: unknown command %q\n\n", args[1])
+			}
+			usage(cio.stderr)
 			return 2
 		}
-		return 0
+		args = []string{args[1], "-h"}
 	}
 	c, ok := commands[args[0]]
 	if !ok {
@@ -70,11 +109,17 @@ func run(ctx context.Context, cio cmdIO, args []string) int {
 		return 2
 	}
 	err := c.run(ctx, cio, args[1:])
+	var sig signalCause
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(context.Cause(ctx), &sig):
+		// Whatever the command made of it, a signal stopped it: 128+N, as a
+		// shell reports a process killed by signal N.
+		fmt.Fprintf(cio.stderr, "inferscale %s: %v\n", c.name, err)
+		return 128 + int(sig.sig)
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(cio.stderr, "inferscale %s: %v\n", c.name, err)
 		return 2
@@ -97,29 +142,55 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'inferscale <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "Run 'inferscale help <command>' or 'inferscale <command> -h' for a command's flags,")
+	fmt.Fprintln(w, "'inferscale version' for the version.")
+}
+
+// flagOutput holds what a flag set prints while parsing until parseFlags
+// knows where it belongs: stdout for -h, stderr for a mistake.
+type flagOutput struct {
+	bytes.Buffer
+	stdout, stderr io.Writer
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
+// Parse it with parseFlags.
 func newFlagSet(cio cmdIO, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet("inferscale "+name, flag.ContinueOnError)
-	fs.SetOutput(cio.stderr)
+	fs.SetOutput(&flagOutput{stdout: cio.stdout, stderr: cio.stderr})
 	fs.Usage = func() {
-		fmt.Fprintf(cio.stderr, "usage: inferscale %s %s\n\nflags:\n", name, synopsis)
+		fmt.Fprintf(fs.Output(), "usage: inferscale %s %s\n\nflags:\n", name, synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// parseFlags parses args and wraps a parse failure as a usage error.
+// parseFlags parses args and wraps a parse failure as a usage error. The
+// help -h asks for goes to stdout; a parse error and the usage to stderr.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if out, ok := fs.Output().(*flagOutput); ok && out.Len() > 0 {
+		w := out.stderr
+		if errors.Is(err, flag.ErrHelp) {
+			w = out.stdout
+		}
+		w.Write(out.Bytes())
+		out.Reset()
+	}
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return nil
+}
+
+// setFlags returns the names of the flags given on the command line.
+func setFlags(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
 }
 
 // newLogger returns a text logger on w at the given level.

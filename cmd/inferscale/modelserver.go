@@ -44,8 +44,8 @@ then lets in-flight requests finish. The model is configured by the environment:
 // runModelServer runs `inferscale model-server serve`: the sample model
 // server, configured from the environment, until ctx is done.
 func runModelServer(ctx context.Context, cio cmdIO, args []string) error {
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		fmt.Fprint(cio.stderr, modelServerUsage)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprint(cio.stdout, modelServerUsage)
 		return flag.ErrHelp
 	}
 	if len(args) == 0 || args[0] != "serve" {
@@ -56,7 +56,7 @@ func runModelServer(ctx context.Context, cio cmdIO, args []string) error {
 		return fmt.Errorf("%w: unknown argument %q, want serve", errUsage, args[0])
 	}
 	fs := newFlagSet(cio, "model-server serve", "[-v]")
-	fs.Usage = func() { fmt.Fprint(cio.stderr, modelServerUsage) }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), modelServerUsage) }
 	verbose := fs.Bool("v", false, "log at debug level")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,7 +27,7 @@ func TestModelServerArguments(t *testing.T) {
 		args     []string
 		env      map[string]string
 		wantCode int
-		want     []string // substrings of stderr
+		want     []string // substrings of stderr (stdout for help)
 	}{
 		{"no argument", []string{"model-server"}, nil, 2, []string{"usage: inferscale model-server serve", "missing the serve argument"}},
 		{"unknown argument", []string{"model-server", "start"}, nil, 2, []string{`unknown argument "start"`}},
@@ -40,16 +39,20 @@ func TestModelServerArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var stderr bytes.Buffer
-			cio := cmdIO{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return tt.env[k] }}
+			var stdout, stderr bytes.Buffer
+			cio := cmdIO{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return tt.env[k] }}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			if code := run(ctx, cio, tt.args); code != tt.wantCode {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr.String())
 			}
+			out := &stderr
+			if tt.name == "help" {
+				out = &stdout
+			}
 			for _, w := range tt.want {
-				if !strings.Contains(stderr.String(), w) {
-					t.Errorf("stderr does not contain %q:\n%s", w, stderr.String())
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output does not contain %q:\n%s", w, out.String())
 				}
 			}
 		})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,6 +58,9 @@ type recommendFlags struct {
 	scaling       bool
 	targetCPU     int
 	verbose       bool
+
+	set            map[string]bool // the flags given on the command line
+	defaultJobName string          // the job's name when neither the file nor --job-name gives one
 }
 
 // multiFlag is a repeatable string flag.
@@ -69,7 +70,7 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func (f *recommendFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.cliInput, "cli-input-json", "", "read the CreateInferenceRecommendationsJob request from `FILE` (flags below fill what it leaves out)")
+	fs.StringVar(&f.cliInput, "cli-input-json", "", "read the CreateInferenceRecommendationsJob request from `FILE` (its values win; flags below fill what it leaves out, and one that disagrees with it is an error)")
 	fs.StringVar(&f.jobName, "job-name", "", "job name (default inferscale-<time>)")
 	fs.StringVar(&f.jobType, "job-type", "", "Default or Advanced (Advanced needs a TrafficPattern from --cli-input-json)")
 	fs.StringVar(&f.modelURL, "model-url", "", "benchmark an already-running server at `URL` (its /ping and /invocations)")
@@ -93,6 +94,34 @@ func (f *recommendFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.verbose, "v", false, "verbose logs")
 }
 
+// check rejects flag values that no job can run with, before any
+// benchmark starts.
+func (f *recommendFlags) check() error {
+	switch {
+	case f.output != "text" && f.output != "json":
+		return fmt.Errorf("%w: --output must be text or json, got %q", errUsage, f.output)
+	case f.targetCPU < 1 || f.targetCPU > 100:
+		return fmt.Errorf("%w: --target-cpu-per-core must be between 1 and 100, got %d", errUsage, f.targetCPU)
+	case f.set["max-parallel"] && f.maxParallel < 1:
+		return fmt.Errorf("%w: --max-parallel must be at least 1, got %d", errUsage, f.maxParallel)
+	}
+	return checkTuning(f.set, f.warmup, f.level, f.confirm)
+}
+
+// checkTuning checks --warmup, --level-duration and --confirm-duration:
+// positive when given (0 would mean the default).
+func checkTuning(set map[string]bool, warmup, level, confirm time.Duration) error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"warmup", warmup}, {"level-duration", level}, {"confirm-duration", confirm}} {
+		if set[d.name] && d.v <= 0 {
+			return fmt.Errorf("%w: --%s must be positive, got %s", errUsage, d.name, d.v)
+		}
+	}
+	return nil
+}
+
 func runRecommend(ctx context.Context, cio cmdIO, args []string) error {
 	fs := newFlagSet(cio, "recommend", "[flags]")
 	var f recommendFlags
@@ -103,13 +132,14 @@ func runRecommend(ctx context.Context, cio cmdIO, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	f.set = setFlags(fs)
 	return recommendMain(ctx, cio, f)
 }
 
 // recommendMain runs a job in-process and prints its result.
 func recommendMain(ctx context.Context, cio cmdIO, f recommendFlags) error {
-	if f.output != "text" && f.output != "json" {
-		return fmt.Errorf("%w: --output must be text or json, got %q", errUsage, f.output)
+	if err := f.check(); err != nil {
+		return err
 	}
 	cat, err := catalog.Load(f.catalogs...)
 	if err != nil {
@@ -119,16 +149,13 @@ func recommendMain(ctx context.Context, cio cmdIO, f recommendFlags) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	in, err := jobInput(f, cat)
+	in, err := jobInput(&f, cat)
 	if err != nil {
 		return err
 	}
 	model, err := modelFor(f)
 	if err != nil {
 		return err
-	}
-	if err := in.Validate(); err != nil {
-		return fmt.Errorf("invalid job: %w", err)
 	}
 
 	logger := newLogger(cio.stderr, f.verbose)
@@ -163,16 +190,10 @@ func recommendMain(ctx context.Context, cio cmdIO, f recommendFlags) error {
 		scaling, scalingErr = &s, err
 	}
 	if f.output == "json" {
-		out := any(desc)
-		if scaling != nil && scalingErr == nil {
-			out = struct {
-				recommend.JobDescription
-				ScalingConfiguration *recommend.ScalingRecommendation `json:"ScalingConfiguration,omitempty"`
-			}{desc, scaling}
+		if scalingErr != nil {
+			scaling = nil
 		}
-		enc := json.NewEncoder(cio.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := writeJSON(cio.stdout, jsonReport(desc, scaling)); err != nil {
 			return err
 		}
 	} else {
@@ -185,72 +206,48 @@ func recommendMain(ctx context.Context, cio cmdIO, f recommendFlags) error {
 		return fmt.Errorf("scaling configuration: %w", scalingErr)
 	}
 	if rep.Status != recommend.StatusCompleted {
-		return fmt.Errorf("job %s: %s", strings.ToLower(rep.Status), rep.FailureReason)
+		return fmt.Errorf("job %s: %s", strings.ToLower(rep.Status), oneLine(rep.FailureReason))
 	}
 	return nil
 }
 
-const defaultAccount = "123456789012"
-
-// jobInput builds the job request from --cli-input-json and the flags.
-func jobInput(f recommendFlags, cat *catalog.Catalog) (recommend.JobInput, error) {
-	var in recommend.JobInput
-	if f.cliInput != "" {
-		b, err := os.ReadFile(f.cliInput)
-		if err != nil {
-			return in, fmt.Errorf("read --cli-input-json: %w", err)
+// jsonReport is what recommend --output json prints: the
+// DescribeInferenceRecommendationsJob response without the RoleArn no role
+// was given for, costs rounded to 12 significant digits (0.345, not the
+// 0.34500000000000003 of 3 × 0.115), and the scaling configuration when
+// asked for.
+func jsonReport(desc recommend.JobDescription, scaling *recommend.ScalingRecommendation) any {
+	recs := make([]recommend.Recommendation, len(desc.InferenceRecommendations))
+	for i, r := range desc.InferenceRecommendations {
+		if r.Metrics != nil {
+			m := *r.Metrics
+			m.CostPerHour, m.CostPerInference = roundCost(m.CostPerHour), roundCost(m.CostPerInference)
+			r.Metrics = &m
 		}
-		if err := json.Unmarshal(b, &in); err != nil {
-			return in, fmt.Errorf("read --cli-input-json %s: %w", f.cliInput, err)
-		}
+		recs[i] = r
 	}
-	if f.jobName != "" {
-		in.JobName = f.jobName
-	}
-	if in.JobName == "" {
-		in.JobName = "inferscale-" + time.Now().UTC().Format("20060102-150405")
-	}
-	if f.jobType != "" {
-		in.JobType = f.jobType
-	}
-	if in.JobType == "" {
-		in.JobType = recommend.JobTypeDefault
-	}
-	if f.instanceTypes != "" {
-		in.InputConfig.EndpointConfigurations = nil
-		for _, t := range strings.Split(f.instanceTypes, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				in.InputConfig.EndpointConfigurations = append(in.InputConfig.EndpointConfigurations, recommend.EndpointInputConfiguration{InstanceType: t})
-			}
-		}
-	}
-	if len(in.InputConfig.EndpointConfigurations) == 0 {
-		names := recommend.DefaultInstanceTypes(cat, f.region, runtime.NumCPU(), 3)
-		if len(names) == 0 {
-			return in, fmt.Errorf("%w: no priced instance type in %s; name some with --instance-types", errUsage, f.region)
-		}
-		for _, n := range names {
-			in.InputConfig.EndpointConfigurations = append(in.InputConfig.EndpointConfigurations, recommend.EndpointInputConfiguration{InstanceType: n})
-		}
-	}
-	if f.threshold != "" {
-		th, err := parseThreshold(f.threshold)
-		if err != nil {
-			return in, fmt.Errorf("%w: --latency-threshold: %v", errUsage, err)
-		}
-		if in.StoppingConditions == nil {
-			in.StoppingConditions = &recommend.StoppingConditions{}
-		}
-		in.StoppingConditions.ModelLatencyThresholds = []recommend.ModelLatencyThreshold{th}
-	}
-	if f.maxParallel > 0 {
-		if in.InputConfig.ResourceLimit == nil {
-			in.InputConfig.ResourceLimit = &recommend.ResourceLimit{}
-		}
-		in.InputConfig.ResourceLimit.MaxParallelOfTests = f.maxParallel
-	}
-	return in, nil
+	desc.InferenceRecommendations = recs
+	return struct {
+		recommend.JobDescription
+		RoleArn              string                           `json:"RoleArn,omitempty"` // shadows the embedded one
+		ScalingConfiguration *recommend.ScalingRecommendation `json:"ScalingConfiguration,omitempty"`
+	}{desc, desc.RoleArn, scaling}
 }
+
+// roundCost rounds a cost to 12 significant digits, dropping the binary
+// floating-point noise of a product.
+func roundCost(v *float64) *float64 {
+	if v == nil || math.IsNaN(*v) || math.IsInf(*v, 0) {
+		return v
+	}
+	r, err := strconv.ParseFloat(strconv.FormatFloat(*v, 'g', 12, 64), 64)
+	if err != nil {
+		return v
+	}
+	return &r
+}
+
+const defaultAccount = "123456789012"
 
 // parseThreshold parses "P95=100ms".
 func parseThreshold(s string) (recommend.ModelLatencyThreshold, error) {
@@ -409,7 +406,7 @@ func printReport(w io.Writer, in recommend.JobInput, rep *recommend.Report, desc
 			label = s.InstanceType
 		}
 		if s.Status != recommend.StatusCompleted {
-			notes = append(notes, fmt.Sprintf("%s: %s: %s", label, strings.ToLower(s.Status), s.FailureReason))
+			notes = append(notes, fmt.Sprintf("%s: %s: %s", label, strings.ToLower(s.Status), oneLine(s.FailureReason)))
 			continue
 		}
 		if s.Verdict != "" {
@@ -566,7 +563,7 @@ func (p *progress) stepDone(s recommend.StepResult) {
 		msg += fmt.Sprintf(": %d invocations/min, %.2f ms", s.Metrics.MaxInvocations, float64(s.Metrics.ModelLatency)/1000)
 	}
 	if s.FailureReason != "" {
-		msg += ": " + s.FailureReason
+		msg += ": " + oneLine(s.FailureReason)
 	}
 	fmt.Fprintf(p.w, "step %d %s: %s\n", s.Index+1, s.Plan.Label(), msg)
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,13 +185,21 @@ func TestRecommendCommandErrors(t *testing.T) {
 		{[]string{"--output", "yaml"}, 2, "--output must be text or json"},
 		{[]string{"--latency-threshold", "P95"}, 2, "want PERCENTILE=DURATION"},
 		{[]string{"--goals", "speed=3"}, 2, "unknown goal"},
-		{[]string{"--instance-types", "ml.nope.large"}, 1, `unknown instance type "ml.nope.large"`},
+		{[]string{"--instance-types", "ml.nope.large"}, 2, `unknown instance type "ml.nope.large"`},
+		{[]string{"--job-type", "Foo"}, 2, "Value 'Foo' at 'jobType' failed to satisfy constraint"},
+		{[]string{"--job-name", "bad_name"}, 2, "Value 'bad_name' at 'jobName' failed to satisfy constraint"},
 		{[]string{"--model-url", "ftp://x"}, 2, "must be an http:// or https:// URL"},
 		{[]string{"--model-url", "http://127.0.0.1:1"}, 2, "no sample payload"},
 		{[]string{"--payload", "/nonexistent"}, 1, "no such file"},
 		{[]string{"--model-command", "/etc/passwd", "--payload", "/etc/hostname"}, 1, "not an executable file"},
 		{[]string{"--catalog", "/nonexistent"}, 1, "load catalog"},
 		{[]string{"extra"}, 2, "unexpected argument"},
+		{[]string{"--target-cpu-per-core", "0"}, 2, "--target-cpu-per-core must be between 1 and 100, got 0"},
+		{[]string{"--target-cpu-per-core", "150"}, 2, "--target-cpu-per-core must be between 1 and 100, got 150"},
+		{[]string{"--max-parallel", "-1"}, 2, "--max-parallel must be at least 1"},
+		{[]string{"--warmup", "-1s"}, 2, "--warmup must be positive"},
+		{[]string{"--level-duration", "0s"}, 2, "--level-duration must be positive"},
+		{[]string{"--confirm-duration", "-2s"}, 2, "--confirm-duration must be positive"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
@@ -197,6 +207,11 @@ func TestRecommendCommandErrors(t *testing.T) {
 		if code != tt.code || !strings.Contains(stderr.String(), tt.want) {
 			t.Errorf("recommend %v: exit %d, stderr %q; want %d and %q", tt.args, code, stderr.String(), tt.code, tt.want)
 		}
+	}
+	// demo checks the same flags before it says anything.
+	code, stdout, stderr := runCLI(t, nil, "demo", "--warmup", "-1s")
+	if code != 2 || stdout != "" || !strings.Contains(stderr, "--warmup must be positive") {
+		t.Errorf("demo --warmup -1s: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
 
@@ -221,8 +236,7 @@ func TestRecommendCLIInputJSON(t *testing.T) {
 		    "TrafficPattern": {"TrafficType": "PHASES", "Phases": [{"InitialNumberOfUsers": 2, "SpawnRate": 60, "DurationInSeconds": 6}]},
 		    "VolumeKmsKeyId": "ignored"
 		  },
-		  "StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 300}]},
-		  "SomeFutureMember": true
+		  "StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 300}]}
 		}`,
 	}
 	for path, body := range files {
@@ -268,5 +282,174 @@ func TestProgressPlain(t *testing.T) {
 		!strings.Contains(lines[2], "ramp     1 users                49.5 req/s  p95    3.00 ms") ||
 		!strings.Contains(lines[3], "confirm  50 req/s offered       49.4 req/s  p95    4.00 ms") {
 		t.Errorf("progress:\n%s", buf.String())
+	}
+}
+
+// writeJobFile writes a --cli-input-json file and returns its path.
+func writeJobFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "job.json")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestJobInputFileWins checks that the file's members win over the flags'
+// defaults, that flags fill what it leaves out, and that a flag given
+// explicitly must agree with the file.
+func TestJobInputFileWins(t *testing.T) {
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := writeJobFile(t, `{
+	  "JobName": "from-file",
+	  "InputConfig": {
+	    "EndpointConfigurations": [{"InstanceType": "ml.c5.large"}, {"InstanceType": "ml.m5.large"}],
+	    "ResourceLimit": {"MaxParallelOfTests": 2}
+	  },
+	  "StoppingConditions": {"ModelLatencyThresholds": [{"Percentile": "P99", "ValueInMilliseconds": 300}]}
+	}`)
+	parse := func(t *testing.T, args ...string) recommendFlags {
+		fs := newFlagSet(cmdIO{stderr: io.Discard}, "recommend", "")
+		var f recommendFlags
+		f.register(fs)
+		if err := fs.Parse(append([]string{"--cli-input-json", file}, args...)); err != nil {
+			t.Fatal(err)
+		}
+		f.set = setFlags(fs)
+		return f
+	}
+
+	f := parse(t, "--job-type", "Default", "--max-parallel", "2", "--instance-types", "ml.c5.large,ml.m5.large", "--latency-threshold", "p99=300ms")
+	in, err := jobInput(&f, cat)
+	if err != nil {
+		t.Fatalf("agreeing flags: %v", err)
+	}
+	var types []string
+	for _, ec := range in.InputConfig.EndpointConfigurations {
+		types = append(types, ec.InstanceType)
+	}
+	if in.JobName != "from-file" || in.JobType != "Default" || strings.Join(types, ",") != "ml.c5.large,ml.m5.large" ||
+		in.InputConfig.ResourceLimit.MaxParallelOfTests != 2 || in.StoppingConditions.ModelLatencyThresholds[0].ValueInMilliseconds != 300 {
+		t.Errorf("job input: %+v", in)
+	}
+
+	for _, args := range [][]string{
+		{"--instance-types", "ml.t2.medium"},
+		{"--job-name", "other"},
+		{"--max-parallel", "1"},
+		{"--latency-threshold", "P95=300ms"},
+	} {
+		f := parse(t, args...)
+		_, err := jobInput(&f, cat)
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "disagrees with") {
+			t.Errorf("%v: %v, want a usage error saying the flag disagrees with the file", args, err)
+		}
+	}
+}
+
+func TestRecommendCLIInputJSONErrors(t *testing.T) {
+	tests := []struct {
+		file string
+		args []string
+		want string
+	}{
+		{`{"InputConfig": {"ModelName": "mlp"}}`, nil, "InputConfig.ModelName and ModelPackageVersionArn name models registered with a server"},
+		{`{"InputConfig": {"ModelPackageVersionArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/p/1"}}`, nil, "--model-command or --model-url"},
+		{`{"InputConfig": {"Endpoints": [{"EndpointName": "e"}]}}`, nil, "InputConfig.Endpoints"},
+		{`{"Bogus": 1}`, nil, `unknown member "Bogus" in the request`},
+		{`{"InputConfig": {"ResourceLimit": {"Bogus": 1}}}`, nil, `unknown member "Bogus" in InputConfig.ResourceLimit`},
+		{`{"jobName": "lower-case"}`, nil, `unknown member "jobName"`},
+		{`{"InputConfig": {"ResourceLimit": {"MaxNumberOfTests": 0}}}`, nil,
+			"Value '0' at 'inputConfig.resourceLimit.maxNumberOfTests' failed to satisfy constraint: Member must have value greater than or equal to 1"},
+		{`{"InputConfig": {"ResourceLimit": {"MaxNumberOfTests": "x"}}}`, nil, "expected integer"},
+		{`{"InputConfig": {"ContainerConfig": {"PayloadConfig": {"SamplePayloadUrl": "s3://b/k"}}}}`, nil, "file:// URLs only"},
+		{`{"JobType": "Advanced"}`, nil, "TrafficPattern: is required"},
+		{`[1]`, nil, "want a JSON object"},
+		{`{"JobName": "a"} {}`, nil, "data after the JSON object"},
+		{`{"InputConfig": {"EndpointConfigurations": [{"InstanceType": "ml.m5.large"}]}}`, []string{"--instance-types", "ml.c5.large"},
+			"--instance-types disagrees with InputConfig.EndpointConfigurations"},
+	}
+	for _, tt := range tests {
+		args := append([]string{"recommend", "--cli-input-json", writeJobFile(t, tt.file)}, tt.args...)
+		code, stdout, stderr := runCLI(t, nil, args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) || stdout != "" {
+			t.Errorf("%s %v: exit %d, stderr %q; want 2 and %q", tt.file, tt.args, code, stderr, tt.want)
+		}
+	}
+}
+
+// TestJSONReport: recommend --output json leaves out the empty RoleArn and
+// rounds costs (3 × 0.115 is 0.34500000000000003 in binary floating point).
+func TestJSONReport(t *testing.T) {
+	cph, cpi := 3*0.115, 3*0.115/(120000*60)
+	desc := recommend.JobDescription{JobName: "j", InferenceRecommendations: []recommend.Recommendation{
+		{Metrics: &recommend.Metrics{CostPerHour: &cph, CostPerInference: &cpi, MaxInvocations: 120000}},
+	}}
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, jsonReport(desc, nil)); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.Contains(out, "RoleArn") || strings.Contains(out, "ScalingConfiguration") {
+		t.Errorf("empty members in:\n%s", out)
+	}
+	if !strings.Contains(out, `"CostPerHour": 0.345,`) || strings.Contains(out, "0000000") {
+		t.Errorf("costs not rounded:\n%s", out)
+	}
+	if *desc.InferenceRecommendations[0].Metrics.CostPerHour != cph {
+		t.Error("jsonReport changed the description it was given")
+	}
+	desc.RoleArn = "arn:aws:iam::123456789012:role/r"
+	buf.Reset()
+	writeJSON(&buf, jsonReport(desc, &recommend.ScalingRecommendation{}))
+	if !strings.Contains(buf.String(), `"RoleArn": "arn:aws:iam::123456789012:role/r"`) || !strings.Contains(buf.String(), "ScalingConfiguration") {
+		t.Errorf("RoleArn or scaling missing:\n%s", buf.String())
+	}
+}
+
+// TestFailureReasonOneLine: a multi-line FailureReason is shown on one line.
+func TestFailureReasonOneLine(t *testing.T) {
+	var buf bytes.Buffer
+	printJob(&buf, recommend.JobDescription{JobName: "j", JobType: "Default", Status: recommend.StatusFailed, FailureReason: "launch failed:\nexit status 1\n  panic: boom"})
+	if !strings.Contains(buf.String(), "  FailureReason: launch failed: exit status 1 panic: boom\n") {
+		t.Errorf("job:\n%s", buf.String())
+	}
+	buf.Reset()
+	printJobs(&buf, []jobSummary{{JobName: "j", JobType: "Default", Status: recommend.StatusFailed, FailureReason: "a\nb"}})
+	if lines := strings.Count(buf.String(), "\n"); lines != 2 {
+		t.Errorf("jobs table has %d lines:\n%s", lines, buf.String())
+	}
+	buf.Reset()
+	in := recommend.JobInput{JobName: "j", JobType: recommend.JobTypeDefault}
+	rep := &recommend.Report{Status: recommend.StatusCompleted, Steps: []recommend.StepResult{{InstanceType: "ml.m5.large", Status: recommend.StatusFailed, FailureReason: "x\ny"}}}
+	printReport(&buf, in, rep, recommend.JobDescription{}, nil, "us-east-1")
+	if !strings.Contains(buf.String(), "  - ml.m5.large: failed: x y\n") {
+		t.Errorf("report:\n%s", buf.String())
+	}
+}
+
+// TestJobInputPayloadConfig: a file:// SamplePayloadUrl and the first
+// SupportedContentTypes stand for --payload and --content-type.
+func TestJobInputPayloadConfig(t *testing.T) {
+	cat, err := catalog.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := writeJobFile(t, `{"InputConfig": {"EndpointConfigurations": [{"InstanceType": "ml.m5.large"}],
+	  "ContainerConfig": {"PayloadConfig": {"SamplePayloadUrl": "file://`+filepath.ToSlash(dir)+`", "SupportedContentTypes": ["text/csv"]}}}}`)
+	f := recommendFlags{cliInput: file, region: recommend.DefaultRegion, set: map[string]bool{}}
+	if _, err := jobInput(&f, cat); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.payloads) != 1 || f.payloads[0] != dir || f.contentType != "text/csv" {
+		t.Errorf("payloads %q, content type %q", f.payloads, f.contentType)
+	}
+	f = recommendFlags{cliInput: file, region: recommend.DefaultRegion, contentType: "application/json", set: map[string]bool{"content-type": true}}
+	if _, err := jobInput(&f, cat); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--content-type disagrees") {
+		t.Errorf("conflicting --content-type: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/catalog"
@@ -93,6 +94,9 @@ func runServe(ctx context.Context, cio cmdIO, args []string) error {
 	case *maxJobs < 1:
 		return fmt.Errorf("%w: --max-jobs must be at least 1", errUsage)
 	}
+	if err := checkTuning(setFlags(fs), *warmup, *level, *confirm); err != nil {
+		return err
+	}
 	cat, err := catalog.Load(catalogs...)
 	if err != nil {
 		return err
@@ -143,6 +147,45 @@ func readCredentials(path string) (map[string]api.Credential, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return creds, nil
+}
+
+func init() {
+	register(command{
+		name:    "version",
+		summary: "print the version of inferscale (also --version)",
+		run:     runVersion,
+	})
+}
+
+func runVersion(ctx context.Context, cio cmdIO, args []string) error {
+	fs := newFlagSet(cio, "version", "")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	v := buildVersion()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var rev, modified string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value
+			}
+		}
+		if rev != "" && !strings.Contains(v, rev[:min(12, len(rev))]) {
+			v += " (commit " + rev
+			if modified == "true" {
+				v += ", modified"
+			}
+			v += ")"
+		}
+	}
+	fmt.Fprintf(cio.stdout, "inferscale %s\n", v)
+	return nil
 }
 
 // buildVersion is the module version the binary was built from.

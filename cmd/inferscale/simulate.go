@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,19 +41,19 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	f.register(fs, cio)
 	trace := fs.String("trace", "", "CSV of invocations per minute: VALUE or TIME,VALUE lines (TIME a minute number or RFC 3339); required")
 	var policies, alarms fileList
-	fs.Var(&policies, "policy", "a scaling policy as PutScalingPolicy takes it (JSON: PolicyName, PolicyType, ...Configuration); repeatable")
-	fs.Var(&alarms, "alarm", "a CloudWatch alarm as PutMetricAlarm takes it (JSON), whose AlarmActions name a step policy; repeatable")
+	fs.Var(&policies, "policy", "JSON `FILE` of a scaling policy as PutScalingPolicy takes it (PolicyName, PolicyType, ...Configuration); repeatable")
+	fs.Var(&alarms, "alarm", "JSON `FILE` of a CloudWatch alarm as PutMetricAlarm takes it, whose AlarmActions name a step policy; repeatable")
 	resource := fs.String("resource-id", "", "the variant simulated (endpoint/E/variant/V); without --policy, its scalable target's bounds and policies are read from the server")
-	minCap := fs.Int("min", -1, "minimum capacity (default: the target's, else 1)")
-	maxCap := fs.Int("max", -1, "maximum capacity (default: the target's, else 10)")
-	initial := fs.Int("initial", -1, "instances when the trace starts (default: the minimum)")
+	minCap := fs.Int("min", 0, "minimum capacity (default: the target's, else 1)")
+	maxCap := fs.Int("max", 0, "maximum capacity (default: the target's, else 10)")
+	initial := fs.Int("initial", 0, "instances when the trace starts (default: the minimum)")
 	job := fs.String("job", "", "take the instance's capacity from this recommendation job on the server")
 	recID := fs.String("recommendation-id", "", "with --job: the recommendation to use (default: the job's best)")
 	maxInv := fs.Float64("max-invocations", 0, "invocations per minute one instance serves within the latency threshold")
 	latency := fs.Duration("model-latency", 0, "model latency at that load (default 10ms without --job)")
 	cpu := fs.Float64("cpu-utilization", 0, "CPU utilization at that load, percent (default 80 without --job)")
-	setup := fs.Duration("setup-time", -1, "time from launch to serving (default: the job's ModelSetupTime, else 60s)")
-	plot := fs.String("plot", "", "write an SVG plot of traffic and capacity to FILE")
+	setup := fs.Duration("setup-time", 0, "time from launch to serving (default: the job's ModelSetupTime, else 60s)")
+	plot := fs.String("plot", "", "write an SVG plot of traffic and capacity to `FILE`")
 	start := fs.String("start", "", "start time of a trace without timestamps, RFC 3339 (default: today 00:00 UTC)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -65,7 +64,20 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	if err := f.check(cio); err != nil {
 		return err
 	}
+	setFlags := setFlags(fs)
 	switch {
+	case *minCap < 0 || *maxCap < 0 || *initial < 0:
+		return fmt.Errorf("%w: --min, --max and --initial must not be negative", errUsage)
+	case setFlags["max"] && *maxCap < 1:
+		return fmt.Errorf("%w: --max must be at least 1", errUsage)
+	case setFlags["min"] && setFlags["max"] && *minCap > *maxCap:
+		return fmt.Errorf("%w: --min %d is above --max %d", errUsage, *minCap, *maxCap)
+	case *latency < 0 || *setup < 0:
+		return fmt.Errorf("%w: --model-latency and --setup-time must not be negative", errUsage)
+	case *cpu < 0:
+		return fmt.Errorf("%w: --cpu-utilization must not be negative", errUsage)
+	case setFlags["max-invocations"] && !(*maxInv > 0):
+		return fmt.Errorf("%w: --max-invocations must be positive", errUsage)
 	case *trace == "":
 		return fmt.Errorf("%w: --trace is required", errUsage)
 	case len(policies) == 0 && *resource == "":
@@ -135,8 +147,6 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 			return err
 		}
 	}
-	setFlags := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { setFlags[fl.Name] = true })
 	if setFlags["max-invocations"] {
 		cfg.Instance.MaxInvocations = *maxInv
 	}
@@ -146,17 +156,17 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	if setFlags["cpu-utilization"] {
 		cfg.Instance.CPUUtilization = *cpu
 	}
-	if *setup >= 0 {
+	if setFlags["setup-time"] {
 		cfg.Instance.SetupTime = *setup
 	}
-	if *minCap >= 0 {
+	if setFlags["min"] {
 		cfg.Min = *minCap
 	}
-	if *maxCap >= 0 {
+	if setFlags["max"] {
 		cfg.Max = *maxCap
 	}
 	cfg.Initial = cfg.Min
-	if *initial >= 0 {
+	if setFlags["initial"] {
 		cfg.Initial = *initial
 	}
 
