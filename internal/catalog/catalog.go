@@ -41,6 +41,7 @@ type InstanceType struct {
 	Arch                 string             `json:"arch,omitempty"`
 	PricePerHour         map[string]float64 `json:"pricePerHour,omitempty"`
 	PriceSource          map[string]string  `json:"priceSource,omitempty"`
+	SpecSource           string             `json:"specSource,omitempty"` // where vcpu, memory... come from
 }
 
 // MemoryBytes is the instance's memory in bytes.
@@ -141,7 +142,10 @@ func (c *Catalog) merge(r io.Reader, source string) (*Catalog, error) {
 			continue
 		}
 		t := out.types[head.Name].clone() // zero value for a new type
-		if err := json.Unmarshal(raw, &t); err != nil {
+		// A misspelt field would otherwise leave the type as it was.
+		fields := json.NewDecoder(bytes.NewReader(raw))
+		fields.DisallowUnknownFields()
+		if err := fields.Decode(&t); err != nil {
 			errs = append(errs, fmt.Errorf("instanceTypes[%d] (%s): %w", i, head.Name, err))
 			continue
 		}

@@ -123,6 +123,8 @@ func TestMergeErrors(t *testing.T) {
 		{`{"instanceTypes": [{"name": "ml.m5.large", "pricePerHour": {"us-east-1": -1}}]}`, "pricePerHour[us-east-1] must be a non-negative number"},
 		{`{"instanceTypes": [{"name": "ml.m5.large", "vcpu": "two"}]}`, "cannot unmarshal string"},
 		{`{"currency": "EUR", "instanceTypes": []}`, "currency EUR differs from USD"},
+		// A misspelt field left ml.c5.large's 2 vCPUs as they were.
+		{`{"instanceTypes": [{"name": "ml.c5.large", "vcpus": 4}]}`, `unknown field "vcpus"`},
 	}
 	for _, tt := range tests {
 		_, err := d.Merge(strings.NewReader(tt.in), "test.json")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 
 	"github.com/inferscale/inferscale/internal/api"
@@ -39,9 +40,42 @@ var Codes = api.Codes{
 // on the SageMaker model with the URL patterns this host accepts
 // (urlPatterns).
 func (s *Service) NewAPI() *api.Service {
-	svc := api.NewService(apiModel())
+	svc := api.NewService(s.apiModel())
 	s.Register(svc)
 	return svc
+}
+
+// instanceTypeShape is the model's enum of instance types, for endpoint
+// variants and recommendation jobs alike.
+const instanceTypeShape = "ProductionVariantInstanceType"
+
+// apiModel is apiModel(), or, when s's catalog has instance types that the
+// model's enum lacks (serve --catalog), a copy whose enum has them too:
+// those types are checked against the catalog, as all are.
+func (s *Service) apiModel() *model.Service {
+	m := apiModel()
+	cat, err := s.Jobs.catalog()
+	if err != nil {
+		return m // the operations that need the catalog report it
+	}
+	known := m.Shapes[instanceTypeShape].Enum
+	var extra []string
+	for _, t := range cat.Types() {
+		if !slices.Contains(known, t.Name) {
+			extra = append(extra, t.Name)
+		}
+	}
+	if len(extra) == 0 {
+		return m
+	}
+	own, err := model.LoadWithPatterns("sagemaker", urlPatterns)
+	if err == nil {
+		err = own.WidenEnum(instanceTypeShape, extra...)
+	}
+	if err != nil {
+		panic(err) // the embedded model and the patterns are fixed: a bug
+	}
+	return own
 }
 
 // urlPatterns widen the model's S3 URL shapes (ModelDataUrl,

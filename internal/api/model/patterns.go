@@ -25,3 +25,21 @@ func LoadWithPatterns(name string, patterns map[string]string) (*Service, error)
 	}
 	return s, nil
 }
+
+// WidenEnum adds values to the enum of a string shape of s, for a server
+// that accepts more than the model lists (instance types of its own
+// catalog). Shapes are shared within a Service: widen only a Service of
+// one's own (LoadWithPatterns returns a new one on each call).
+func (s *Service) WidenEnum(shape string, values ...string) error {
+	sh := s.Shapes[shape]
+	if sh == nil || sh.Type != TypeString || len(sh.Enum) == 0 {
+		return fmt.Errorf("model %s: no enum shape %q to widen", s.Metadata.ServiceID, shape)
+	}
+	for _, v := range values {
+		if !sh.enum[v] {
+			sh.Enum = append(sh.Enum, v)
+			sh.enum[v] = true
+		}
+	}
+	return nil
+}
