@@ -213,38 +213,13 @@ func recommendMain(ctx context.Context, cio cmdIO, f recommendFlags) error {
 
 // jsonReport is what recommend --output json prints: the
 // DescribeInferenceRecommendationsJob response without the RoleArn no role
-// was given for, costs rounded to 12 significant digits (0.345, not the
-// 0.34500000000000003 of 3 × 0.115), and the scaling configuration when
-// asked for.
+// was given for, and the scaling configuration when asked for.
 func jsonReport(desc recommend.JobDescription, scaling *recommend.ScalingRecommendation) any {
-	recs := make([]recommend.Recommendation, len(desc.InferenceRecommendations))
-	for i, r := range desc.InferenceRecommendations {
-		if r.Metrics != nil {
-			m := *r.Metrics
-			m.CostPerHour, m.CostPerInference = roundCost(m.CostPerHour), roundCost(m.CostPerInference)
-			r.Metrics = &m
-		}
-		recs[i] = r
-	}
-	desc.InferenceRecommendations = recs
 	return struct {
 		recommend.JobDescription
 		RoleArn              string                           `json:"RoleArn,omitempty"` // shadows the embedded one
 		ScalingConfiguration *recommend.ScalingRecommendation `json:"ScalingConfiguration,omitempty"`
 	}{desc, desc.RoleArn, scaling}
-}
-
-// roundCost rounds a cost to 12 significant digits, dropping the binary
-// floating-point noise of a product.
-func roundCost(v *float64) *float64 {
-	if v == nil || math.IsNaN(*v) || math.IsInf(*v, 0) {
-		return v
-	}
-	r, err := strconv.ParseFloat(strconv.FormatFloat(*v, 'g', 12, 64), 64)
-	if err != nil {
-		return v
-	}
-	return &r
 }
 
 const defaultAccount = "123456789012"

@@ -3,6 +3,7 @@ package recommend
 import (
 	"math"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -31,9 +32,9 @@ func MetricsFor(p Point, l Limits, price *float64, count int, setup time.Duratio
 	}
 	if price != nil {
 		cph := *price * float64(count)
-		m.CostPerHour = ptr(cph)
+		m.CostPerHour = ptr(roundCost(cph))
 		if m.MaxInvocations > 0 {
-			m.CostPerInference = ptr(cph / (float64(m.MaxInvocations) * 60))
+			m.CostPerInference = ptr(roundCost(cph / (float64(m.MaxInvocations) * 60)))
 		}
 	}
 	return m
@@ -51,6 +52,16 @@ func InstancesFor(maxInvocations int, perInstance float64) int {
 func ptr[T any](v T) *T { return &v }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// roundCost rounds a cost to 12 significant digits, dropping the binary
+// noise of a product: 3 × 0.115 is 0.345, not 0.34500000000000003.
+func roundCost(v float64) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	if err != nil {
+		return v
+	}
+	return r
+}
 
 // Goals weigh what matters in a ranking, each 0 (ignore) to 5. The zero
 // value ranks by cost per inference, as SageMaker does.

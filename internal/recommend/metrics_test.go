@@ -19,15 +19,17 @@ func TestMetricsFor(t *testing.T) {
 	if *m.CostPerHour != 0.115 {
 		t.Errorf("CostPerHour = %v", *m.CostPerHour)
 	}
-	if want := 0.115 / (7407.0 * 60); *m.CostPerInference != want {
-		t.Errorf("CostPerInference = %v, want exactly %v", *m.CostPerInference, want)
+	if want := 2.58764232033e-07; *m.CostPerInference != want { // 0.115 / (7407 × 60) to 12 digits
+		t.Errorf("CostPerInference = %v, want %v", *m.CostPerInference, want)
 	}
 	if *m.CpuUtilization != 87.65 || *m.MemoryUtilization != 3.21 || *m.ModelSetupTime != 2 {
 		t.Errorf("utilisation %v %v setup %v", *m.CpuUtilization, *m.MemoryUtilization, *m.ModelSetupTime)
 	}
 
 	m = MetricsFor(Point{Throughput: 100, CPU: math.NaN(), Memory: math.NaN()}, Limits{}, &price, 3, 0)
-	if cph := price * 3; m.MaxInvocations != 18000 || *m.CostPerHour != cph || *m.CostPerInference != cph/(18000.0*60) {
+	// 3 × 0.115 is 0.34500000000000003 in binary: costs are rounded to 12
+	// significant digits.
+	if m.MaxInvocations != 18000 || *m.CostPerHour != 0.345 || *m.CostPerInference != 3.19444444444e-07 {
 		t.Errorf("3 instances: %+v", m)
 	}
 	if m.CpuUtilization != nil || m.MemoryUtilization != nil || m.ModelSetupTime != nil {

@@ -322,7 +322,7 @@ func TestAdvancedJob(t *testing.T) {
 		if s.InstanceCount != tt.count {
 			t.Errorf("slots %s: InitialInstanceCount %d, want %d", tt.slots, s.InstanceCount, tt.count)
 		}
-		if want := 0.1 * float64(tt.count); *m.CostPerHour != want || *m.CostPerInference != want/(float64(m.MaxInvocations)*60) {
+		if want := roundCost(0.1 * float64(tt.count)); *m.CostPerHour != want || *m.CostPerInference != roundCost(want/(float64(m.MaxInvocations)*60)) {
 			t.Errorf("slots %s: cost %v %v", tt.slots, *m.CostPerHour, *m.CostPerInference)
 		}
 		if s.Points[0].Stage != "window" || len(s.Points) < 2 {
