@@ -300,7 +300,10 @@ func (s *Service) getMetricStatistics(_ context.Context, req *api.Request, in *g
 		End:                in.EndTime.Time,
 		Period:             period,
 		ExtendedStatistics: in.ExtendedStatistics,
-		Unit:               in.Unit,
+		// CloudWatch keeps each unit's data apart: without Unit, each
+		// unit's has its own datapoints, with their Unit.
+		Unit:       in.Unit,
+		SplitUnits: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get metric statistics: %w", err)

@@ -454,3 +454,58 @@ func TestGetMetricDataErrors(t *testing.T) {
 	e.fails("GetMetricData", obj{"MetricDataQueries": []obj{m1}, "StartTime": epoch(at("09:50:00")), "EndTime": epoch(at("10:00:00")), "MaxDatapoints": 2, "NextToken": tok},
 		codeToken, 400, "NextToken")
 }
+
+// TestUnits: data put with different units is kept apart. Without Unit,
+// GetMetricStatistics returns each unit's datapoints; with Unit, only that
+// unit's (None: the data put without a unit). GetMetricData merges the
+// units unless its MetricStat names one.
+func TestUnits(t *testing.T) {
+	e := newEnv(t)
+	e.ok("PutMetricData", obj{"Namespace": "QA/U", "MetricData": []obj{
+		{"MetricName": "U", "Timestamp": epoch(at("09:50:00")), "Value": 1, "Unit": "Seconds"},
+		{"MetricName": "U", "Timestamp": epoch(at("09:50:00")), "Value": 1000, "Unit": "Milliseconds"},
+		{"MetricName": "U", "Timestamp": epoch(at("09:50:00")), "Value": 7},
+	}})
+	stats := func(unit string) string {
+		in := obj{"Namespace": "QA/U", "MetricName": "U", "StartTime": epoch(at("09:50:00")), "EndTime": epoch(at("09:51:00")),
+			"Period": 60, "Statistics": []string{"Sum"}}
+		if unit != "" {
+			in["Unit"] = unit
+		}
+		var got []string
+		for _, dp := range list(e.ok("GetMetricStatistics", in), "Datapoints") {
+			got = append(got, fmt.Sprintf("%v %v", dp["Sum"], dp["Unit"]))
+		}
+		return strings.Join(got, ", ")
+	}
+	for unit, want := range map[string]string{
+		"":             "1 Seconds, 1000 Milliseconds, 7 None",
+		"Seconds":      "1 Seconds",
+		"Milliseconds": "1000 Milliseconds",
+		"None":         "7 None",
+		"Percent":      "",
+	} {
+		if got := stats(unit); got != want {
+			t.Errorf("GetMetricStatistics Unit %q: %s, want %s", unit, got, want)
+		}
+	}
+	data := func(unit string) []any {
+		ms := obj{"Metric": obj{"Namespace": "QA/U", "MetricName": "U"}, "Period": 60, "Stat": "Sum"}
+		if unit != "" {
+			ms["Unit"] = unit
+		}
+		out := e.ok("GetMetricData", obj{"StartTime": epoch(at("09:50:00")), "EndTime": epoch(at("09:51:00")),
+			"MetricDataQueries": []obj{{"Id": "m", "MetricStat": ms}}})
+		vals, _ := list(out, "MetricDataResults")[0]["Values"].([]any)
+		return vals
+	}
+	if got := data(""); len(got) != 1 || got[0] != 1008.0 {
+		t.Errorf("GetMetricData without Unit: %v, want [1008]", got)
+	}
+	if got := data("Milliseconds"); len(got) != 1 || got[0] != 1000.0 {
+		t.Errorf("GetMetricData Unit Milliseconds: %v, want [1000]", got)
+	}
+	if got := data("None"); len(got) != 1 || got[0] != 7.0 {
+		t.Errorf("GetMetricData Unit None: %v, want [7]", got)
+	}
+}

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,7 +73,7 @@ type promPoint struct {
 	count     uint64
 	sum       float64
 	quantiles map[float64]float64
-	unit      string
+	units     []string
 }
 
 // promFamily is the series of one metric (namespace and metric name).
@@ -93,16 +94,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		scope, ns := scopeOf(m.Namespace)
 		p := promPoint{scope: scope, dims: m.Dimensions}
 		sr.mu.Lock()
-		p.count, p.sum, p.unit = uint64(sr.totalCount), sr.totalSum, unitOrNone(sr.unit)
-		if n := len(sr.lo); n > 0 && !sr.lo[n-1].noPct {
-			b := &sr.lo[n-1]
-			mg := newMerged()
-			mg.add(&b.sk)
-			vals := mg.quantiles(promQuantiles, b.mn, b.mx)
-			p.quantiles = make(map[float64]float64, len(vals))
-			for i, q := range promQuantiles {
-				p.quantiles[q] = vals[i]
-			}
+		p.count, p.sum = uint64(sr.totalCount), sr.totalSum
+		p.quantiles = newestQuantiles(sr)
+		for _, ud := range sr.units {
+			p.units = append(p.units, ud.unit)
 		}
 		sr.mu.Unlock()
 		k := [2]string{ns, m.MetricName}
@@ -126,6 +121,39 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, f := range fams {
 		c.collectFamily(ch, f, c.familyName(f, taken))
 	}
+}
+
+// newestQuantiles returns the promQuantiles of the series' newest 1-minute
+// period, the data of all its units merged; nil if they are not available.
+// sr.mu is held.
+func newestQuantiles(sr *series) map[float64]float64 {
+	newest := int64(math.MinInt64)
+	for _, ud := range sr.units {
+		if n := len(ud.lo); n > 0 {
+			newest = max(newest, ud.lo[n-1].start)
+		}
+	}
+	mg := newMerged()
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, ud := range sr.units {
+		if n := len(ud.lo); n > 0 && ud.lo[n-1].start == newest {
+			b := &ud.lo[n-1]
+			if b.noPct {
+				return nil
+			}
+			mg.add(&b.sk)
+			lo, hi = math.Min(lo, b.mn), math.Max(hi, b.mx)
+		}
+	}
+	if newest == math.MinInt64 {
+		return nil
+	}
+	vals := mg.quantiles(promQuantiles, lo, hi)
+	out := make(map[float64]float64, len(vals))
+	for i, q := range promQuantiles {
+		out[q] = vals[i]
+	}
+	return out
 }
 
 // familyName names f's family uniquely among those named before (taken,
@@ -208,8 +236,10 @@ func (c *Collector) collectFamily(ch chan<- prometheus.Metric, f *promFamily, na
 	}
 	var units []string
 	for _, p := range f.points {
-		if !slices.Contains(units, p.unit) {
-			units = append(units, p.unit)
+		for _, u := range p.units {
+			if !slices.Contains(units, u) {
+				units = append(units, u)
+			}
 		}
 	}
 	slices.Sort(units)
