@@ -78,7 +78,7 @@ aws_sagemaker_endpoints_cpu_utilization_count{endpoint_name="ep",variant_name="A
 		if sum.GetSampleCount() != 100 || sum.GetSampleSum() != 5050 {
 			t.Errorf("count/sum = %d/%v, want 100/5050", sum.GetSampleCount(), sum.GetSampleSum())
 		}
-		wantQ := map[float64]float64{0.5: 80, 0.9: 96, 0.99: 99}
+		wantQ := map[float64]float64{0.5: 80, 0.9: 96, 0.99: 100}
 		for _, q := range sum.GetQuantile() {
 			if w := wantQ[q.GetQuantile()]; q.GetValue() < w*0.99 || q.GetValue() > w*1.01 {
 				t.Errorf("quantile %v = %v, want %v ±1%%", q.GetQuantile(), q.GetValue(), w)

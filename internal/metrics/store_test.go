@@ -17,8 +17,11 @@ var epDims = []Dimension{{"EndpointName", "ep"}, {"VariantName", "AllTraffic"}}
 
 const ns = "AWS/SageMaker"
 
+// exactPercentile is the nearest-rank percentile: the value of rank
+// ceil(q*n), 1-based.
 func exactPercentile(sorted []float64, q float64) float64 {
-	return sorted[int(math.Floor(q*float64(len(sorted)-1)))]
+	n := float64(len(sorted))
+	return sorted[max(int(math.Ceil(q*n-1e-9*n))-1, 0)]
 }
 
 func TestStatistics(t *testing.T) {

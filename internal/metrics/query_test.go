@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -95,5 +96,42 @@ func TestRestoreVersion1(t *testing.T) {
 	}
 	if len(dps) != 1 || dps[0].Sum != 5 || dps[0].Unit != "Count" {
 		t.Errorf("restored version 1: %+v, want Sum 5 in Count", dps)
+	}
+}
+
+// TestSmallSamplePercentiles: percentiles of a few values are their
+// nearest ranks; p0 is the Minimum and p100 the Maximum, exactly.
+func TestSmallSamplePercentiles(t *testing.T) {
+	tests := []struct {
+		values []float64
+		want   map[string]float64 // exact, or within the sketch's accuracy for "~" ones
+	}{
+		{[]float64{3, 4, 5, 6, 7, 8, 9}, map[string]float64{"p0": 3, "p50": 6, "p90": 9, "p99": 9, "p100": 9}},
+		{[]float64{1, 2, 100}, map[string]float64{"p0": 1, "p33": 1, "p34": 2, "p50": 2, "p99": 100, "p100": 100}},
+		{[]float64{0.001234, 5678.9}, map[string]float64{"p0": 0.001234, "p50": 0.001234, "p51": 5678.9, "p100": 5678.9}},
+		{[]float64{7}, map[string]float64{"p0": 7, "p50": 7, "p100": 7}},
+	}
+	for _, tt := range tests {
+		s := New(Options{})
+		for _, v := range tt.values {
+			if err := s.Put("QP", "P", nil, v, "", t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var stats []string
+		for st := range tt.want {
+			stats = append(stats, st)
+		}
+		dps, err := s.Query(Query{Namespace: "QP", MetricName: "P", Start: t0, End: t0.Add(time.Minute), Period: time.Minute, ExtendedStatistics: stats})
+		if err != nil || len(dps) != 1 {
+			t.Fatalf("%v: %v, %v", tt.values, dps, err)
+		}
+		for st, want := range tt.want {
+			got := dps[0].ExtendedStatistics[st]
+			exact := st == "p0" || st == "p100" || want == dps[0].Minimum || want == dps[0].Maximum
+			if exact && got != want || !exact && math.Abs(got-want) > SketchRelativeAccuracy*want {
+				t.Errorf("%v %s = %v, want %v", tt.values, st, got, want)
+			}
+		}
 	}
 }
