@@ -231,8 +231,13 @@ func TestDeleteAlarms(t *testing.T) {
 	e.ok("PutMetricAlarm", cpuAlarm("a", "Tags", []obj{{"Key": "k", "Value": "v"}}))
 	e.ok("PutMetricAlarm", cpuAlarm("b"))
 	arn := e.alarmNamed("a")["AlarmArn"]
-	// Existing alarms are deleted even when others do not exist.
-	e.fails("DeleteAlarms", obj{"AlarmNames": []string{"a", "missing"}}, "ResourceNotFound", http.StatusNotFound, "Alarm not found: missing")
+	// If one does not exist, none is deleted ("In the event of an error,
+	// no alarms are deleted").
+	e.fails("DeleteAlarms", obj{"AlarmNames": []string{"a", "missing", "b"}}, "ResourceNotFound", http.StatusNotFound, "Alarm not found: missing")
+	if got := alarmNames(e.ok("DescribeAlarms", obj{})); got != "a b" {
+		t.Errorf("after a failed delete: %q", got)
+	}
+	e.ok("DeleteAlarms", obj{"AlarmNames": []string{"a"}})
 	if got := alarmNames(e.ok("DescribeAlarms", obj{})); got != "b" {
 		t.Errorf("after delete: %q", got)
 	}
