@@ -270,6 +270,9 @@ func (s *Service) putAlarm(ctx context.Context, account, region string, spec Ala
 	if err := checkSpec(&spec, account); err != nil {
 		return "", err
 	}
+	if err := checkTagKeys(tags); err != nil {
+		return "", err
+	}
 	if spec.isMath() && s.Metrics != nil {
 		// Evaluate the expression once: it must yield one time series.
 		p := spec.DatapointPeriod()

@@ -358,6 +358,17 @@ func TestAlarmTags(t *testing.T) {
 	if got := tagString(); got != "cost=42 env=prod" {
 		t.Errorf("tags after a refused TagResource: %s", got)
 	}
+	// The aws: prefix is reserved, in TagResource and PutMetricAlarm.
+	e.fails("TagResource", obj{"ResourceARN": arn, "Tags": []obj{{"Key": "ok", "Value": "v"}, {"Key": "aws:owner", "Value": "v"}}},
+		codeValue, 400, "Tags.member.2.Key")
+	e.fails("TagResource", obj{"ResourceARN": arn, "Tags": []obj{{"Key": "AWS:owner", "Value": "v"}}}, codeValue, 400, "reserved")
+	if got := tagString(); got != "cost=42 env=prod" {
+		t.Errorf("tags after a refused TagResource: %s", got)
+	}
+	e.fails("PutMetricAlarm", cpuAlarm("reserved", "Tags", []obj{{"Key": "aws:cloudformation:stack-name", "Value": "s"}}), codeValue, 400, "reserved")
+	if got := alarmNames(e.ok("DescribeAlarms", obj{"AlarmNames": []string{"reserved"}})); got != "" {
+		t.Errorf("alarm created with a reserved tag key: %q", got)
+	}
 	for _, bad := range []struct{ arn, code string }{
 		{"arn:aws:cloudwatch:us-east-1:123456789012:alarm:nope", "ResourceNotFoundException"},
 		{"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a", "ResourceNotFoundException"},
