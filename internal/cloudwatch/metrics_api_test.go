@@ -2,6 +2,7 @@ package cloudwatch_test
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -507,5 +508,24 @@ func TestUnits(t *testing.T) {
 	}
 	if got := data("None"); len(got) != 1 || got[0] != 7.0 {
 		t.Errorf("GetMetricData Unit None: %v, want [7]", got)
+	}
+}
+
+// TestNonFiniteQuery: the query protocol's Value=NaN is refused as the
+// JSON protocols' "NaN" is.
+func TestNonFiniteQuery(t *testing.T) {
+	e := newEnv(t)
+	for _, v := range []string{"NaN", "Infinity", "-Infinity"} {
+		body := "Action=PutMetricData&Version=2010-08-01&Namespace=QN&MetricData.member.1.MetricName=M&MetricData.member.1.Value=" + v
+		resp, err := e.srv.Client().Post(e.srv.URL+"/", "application/x-www-form-urlencoded", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := "<Code>InvalidParameterValue</Code><Message>The value " + v + " for parameter MetricData.member.1.Value is invalid.</Message>"
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), want) {
+			t.Errorf("Value=%s: %d %s, want 400 with %s", v, resp.StatusCode, b, want)
+		}
 	}
 }
