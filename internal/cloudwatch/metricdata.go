@@ -294,9 +294,11 @@ func (s *Service) getMetricStatistics(_ context.Context, req *api.Request, in *g
 		return nil, err
 	}
 	period := time.Duration(in.Period) * time.Second
-	g := gridFor(in.StartTime.Time, in.EndTime.Time, period)
-	if g.n > maxStatisticDatapoints {
-		return nil, invalidCombination("You have requested up to %s datapoints, which exceeds the limit of 1,440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.", thousands(g.n))
+	// CloudWatch counts the periods of the time range as given, not as
+	// aligned: the last 1,440 minutes at Period 60 are 1,440 datapoints,
+	// though they touch 1,441 minutes when now is not on a minute.
+	if n := int((in.EndTime.Sub(in.StartTime.Time) + period - 1) / period); n > maxStatisticDatapoints {
+		return nil, invalidCombination("You have requested up to %s datapoints, which exceeds the limit of 1,440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.", thousands(n))
 	}
 	dps, err := s.metricsOf(req).Query(metrics.Query{
 		Namespace:          in.Namespace,
@@ -310,6 +312,7 @@ func (s *Service) getMetricStatistics(_ context.Context, req *api.Request, in *g
 		// unit's has its own datapoints, with their Unit.
 		Unit:       in.Unit,
 		SplitUnits: true,
+		Now:        s.now(req),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get metric statistics: %w", err)

@@ -529,3 +529,51 @@ func TestNonFiniteQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestHighResolutionRetention: sub-minute periods show only the last 3
+// hours, as CloudWatch keeps sub-minute data; minute periods show it all.
+func TestHighResolutionRetention(t *testing.T) {
+	e := newEnv(t)
+	e.ok("PutMetricData", obj{"Namespace": "QH", "MetricData": []obj{
+		{"MetricName": "H", "Timestamp": epoch(start.Add(-3*time.Hour - 10*time.Minute)), "Value": 1, "StorageResolution": 1},
+		{"MetricName": "H", "Timestamp": epoch(start.Add(-10 * time.Minute)), "Value": 2, "StorageResolution": 1},
+	}})
+	for _, tt := range []struct {
+		period int
+		want   float64
+	}{{10, 2}, {60, 3}} {
+		out := e.ok("GetMetricStatistics", obj{"Namespace": "QH", "MetricName": "H", "StartTime": epoch(start.Add(-4 * time.Hour)),
+			"EndTime": epoch(start), "Period": tt.period, "Statistics": []string{"Sum"}})
+		sum := 0.0
+		for _, dp := range list(out, "Datapoints") {
+			sum += dp["Sum"].(float64)
+		}
+		if sum != tt.want {
+			t.Errorf("Period %d: Sum %v, want %v", tt.period, sum, tt.want)
+		}
+		data := e.ok("GetMetricData", obj{"StartTime": epoch(start.Add(-4 * time.Hour)), "EndTime": epoch(start),
+			"MetricDataQueries": []obj{{"Id": "m", "MetricStat": obj{"Metric": obj{"Namespace": "QH", "MetricName": "H"}, "Period": tt.period, "Stat": "Sum"}}}})
+		vals, _ := list(data, "MetricDataResults")[0]["Values"].([]any)
+		sum = 0
+		for _, v := range vals {
+			sum += v.(float64)
+		}
+		if sum != tt.want {
+			t.Errorf("GetMetricData Period %d: Sum %v, want %v", tt.period, sum, tt.want)
+		}
+	}
+}
+
+// TestDatapointLimit: the 1,440 datapoints are counted over the time range
+// as given: the last day at Period 60 is within the limit though now is
+// not on a minute.
+func TestDatapointLimit(t *testing.T) {
+	e := newEnv(t)
+	now := start.Add(30*time.Second + 500*time.Millisecond)
+	e.setNow(now)
+	in := obj{"Namespace": "QL", "MetricName": "L", "StartTime": epoch(now.Add(-1440 * time.Minute)), "EndTime": epoch(now),
+		"Period": 60, "Statistics": []string{"Sum"}}
+	e.ok("GetMetricStatistics", in)
+	in["StartTime"] = epoch(now.Add(-1441 * time.Minute))
+	e.fails("GetMetricStatistics", in, codeCombination, http.StatusBadRequest, "requested up to 1,441 datapoints")
+}

@@ -29,6 +29,11 @@ type Query struct {
 	// datapoints (GetMetricStatistics without Unit).
 	Unit       string
 	SplitUnits bool
+	// Now, when set, is the time of the query: periods under a minute are
+	// then answered only for data of the last 3 hours (HighResRetention),
+	// as CloudWatch keeps sub-minute data, even if Evict has not yet
+	// dropped older 10-second buckets.
+	Now time.Time
 }
 
 // Datapoint is one period's statistics, as CloudWatch returns it. All basic
@@ -107,7 +112,10 @@ func (s *Store) query(q Query) ([]Datapoint, error) {
 			uds = append(uds, &sr.units[i])
 		}
 	}
-	w := window{res: res, start: start, end: end, period: period, stats: q.ExtendedStatistics, qs: qs}
+	w := window{res: res, start: start, from: start, end: end, period: period, stats: q.ExtendedStatistics, qs: qs}
+	if res == hiSec && !q.Now.IsZero() {
+		w.from = max(start, q.Now.Add(-HighResRetention).Unix())
+	}
 	if !q.SplitUnits || len(uds) < 2 {
 		return w.aggregate(uds), nil
 	}
@@ -122,6 +130,7 @@ func (s *Store) query(q Query) ([]Datapoint, error) {
 // window is the periods of a query.
 type window struct {
 	res, start, end, period int64 // unix seconds
+	from                    int64 // the first bucket start used, from start on
 	stats                   []string
 	qs                      []float64 // stats as fractions
 }
@@ -146,7 +155,7 @@ func (w window) aggregate(uds []*unitData) []Datapoint {
 		if w.res == hiSec {
 			ring = ud.hi
 		}
-		i, _ := slices.BinarySearchFunc(ring, w.start, func(x bucket, t int64) int { return cmpInt(x.start, t) })
+		i, _ := slices.BinarySearchFunc(ring, w.from, func(x bucket, t int64) int { return cmpInt(x.start, t) })
 		cur, curStart := -1, int64(math.MinInt64)
 		for ; i < len(ring) && ring[i].start < w.end; i++ {
 			b := &ring[i]
