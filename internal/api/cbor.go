@@ -210,6 +210,12 @@ func cborValue(raw []byte, sh *model.Shape, path string) (any, error) {
 		// Not a scalar the JSON form has; say so here rather than let a
 		// base64 string or a number pass as something it is not.
 		return nil, cborTypeError(path, sh.Type, raw)
+	case float64:
+		// A non-finite double takes the JSON protocols' spelling; the
+		// service decides whether it takes it.
+		if f := v.(float64); (sh.Type == model.TypeDouble || sh.Type == model.TypeFloat) && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			return nonFiniteText(f), nil
+		}
 	}
 	return genericToJSON(v, path)
 }

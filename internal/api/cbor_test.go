@@ -151,6 +151,10 @@ func TestCBORToJSON(t *testing.T) {
 			json: `{"Doc":{"a":[1,2.5,"x",true,null],"b":"aGk="}}`},
 		// Wrong types in scalars go on as they are, for validation to report.
 		{name: "string for an integer", cbor: mustCBOR(t, map[string]any{"I": "7"}), json: `{"I":"7"}`},
+		// Non-finite doubles take the JSON protocols' spelling, for the
+		// service to refuse with its own error.
+		{name: "NaN double", cbor: mustCBOR(t, map[string]any{"D": math.NaN()}), json: `{"D":"NaN"}`},
+		{name: "infinite double", cbor: mustCBOR(t, map[string]any{"D": math.Inf(-1)}), json: `{"D":"-Infinity"}`},
 
 		{name: "top-level array", cbor: mustCBOR(t, []any{1}), err: "expected a CBOR map, found an array"},
 		{name: "top-level string", cbor: mustCBOR(t, "x"), err: "expected a CBOR map, found a text string"},
@@ -167,7 +171,7 @@ func TestCBORToJSON(t *testing.T) {
 		{name: "timestamp tag 0", cbor: mustCBOR(t, map[string]any{"T": cbor.Tag{Number: 0, Content: "2026-01-01T00:00:00Z"}}), err: "'T': expected a timestamp (tag 1), found tag 0"},
 		{name: "timestamp string", cbor: mustCBOR(t, map[string]any{"T": "2026-01-01T00:00:00Z"}), err: "'T': expected a timestamp"},
 		{name: "timestamp NaN", cbor: mustCBOR(t, map[string]any{"T": cbor.Tag{Number: 1, Content: math.NaN()}}), err: "'T': timestamp NaN is not a finite number"},
-		{name: "NaN double", cbor: mustCBOR(t, map[string]any{"D": math.NaN()}), err: "'D': NaN is not a finite number"},
+		{name: "NaN in a document", cbor: mustCBOR(t, map[string]any{"Doc": math.NaN()}), err: "'Doc': NaN is not a finite number"},
 		{name: "timestamp where a string belongs", cbor: mustCBOR(t, map[string]any{"Items": []any{map[string]any{"Name": cbor.Tag{Number: 1, Content: 1}}}}), err: "'Items.1.Name': expected string, found a tag"},
 		{name: "unknown tag in a document", cbor: mustCBOR(t, map[string]any{"Doc": cbor.Tag{Number: 42, Content: 1}}), err: "'Doc': CBOR tag 42 is not supported"},
 	}

@@ -270,6 +270,9 @@ func (s *Service) putAlarm(ctx context.Context, account, region string, spec Ala
 	if err := checkSpec(&spec, account); err != nil {
 		return "", err
 	}
+	if err := checkTagKeys(tags); err != nil {
+		return "", err
+	}
 	if spec.isMath() && s.Metrics != nil {
 		// Evaluate the expression once: it must yield one time series.
 		p := spec.DatapointPeriod()
@@ -345,11 +348,12 @@ func (s *Service) DescribeAlarm(ctx context.Context, account, region, name strin
 	return a, err
 }
 
-// DeleteAlarms deletes alarms by name, with their tags. Those that exist are
-// deleted even if some do not; the error then wraps ErrAlarmNotFound and
-// names them.
+// DeleteAlarms deletes alarms by name, with their tags. Unlike the
+// DeleteAlarms operation, those that exist are deleted even if some do not
+// (what a caller cleaning up its own alarms wants); the error then wraps
+// ErrAlarmNotFound and names them.
 func (s *Service) DeleteAlarms(ctx context.Context, account, region string, names ...string) error {
-	missingNames, err := s.deleteAlarms(ctx, account, region, names, s.now(nil))
+	missingNames, err := s.deleteAlarms(ctx, account, region, names, false, s.now(nil))
 	if err != nil {
 		return err
 	}
@@ -360,8 +364,25 @@ func (s *Service) DeleteAlarms(ctx context.Context, account, region string, name
 }
 
 // deleteAlarms deletes the alarms that exist and returns the names of
-// those that do not.
-func (s *Service) deleteAlarms(ctx context.Context, account, region string, names []string, now time.Time) (missingNames []string, err error) {
+// those that do not. If all, it deletes none unless all exist, as the
+// DeleteAlarms operation does ("In the event of an error, no alarms are
+// deleted"); an alarm another request deletes meanwhile counts as deleted.
+func (s *Service) deleteAlarms(ctx context.Context, account, region string, names []string, all bool, now time.Time) (missingNames []string, err error) {
+	if all {
+		for _, name := range names {
+			_, _, err := s.getAlarm(ctx, account, region, name)
+			if errors.Is(err, ErrAlarmNotFound) {
+				missingNames = append(missingNames, name)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		if len(missingNames) > 0 {
+			return missingNames, nil
+		}
+	}
 	for _, name := range names {
 		a, _, err := s.getAlarm(ctx, account, region, name)
 		if errors.Is(err, ErrAlarmNotFound) {
@@ -373,7 +394,9 @@ func (s *Service) deleteAlarms(ctx context.Context, account, region string, name
 		}
 		err = s.Store.Delete(ctx, alarmKey(account, region, name))
 		if errors.Is(err, store.ErrNotFound) {
-			missingNames = append(missingNames, name)
+			if !all {
+				missingNames = append(missingNames, name)
+			}
 			continue
 		}
 		if err != nil {
@@ -590,10 +613,10 @@ type alarmNamesInput struct {
 	AlarmNames []string `json:"AlarmNames"`
 }
 
-// deleteAlarmsOp deletes the named alarms that exist and answers
-// ResourceNotFound, naming the others, if some did not exist.
+// deleteAlarmsOp deletes the named alarms if they all exist, and otherwise
+// deletes none and answers ResourceNotFound, naming those that do not.
 func (s *Service) deleteAlarmsOp(ctx context.Context, req *api.Request, in *alarmNamesInput) (*struct{}, error) {
-	missingNames, err := s.deleteAlarms(ctx, req.Account, req.Region, in.AlarmNames, s.now(req))
+	missingNames, err := s.deleteAlarms(ctx, req.Account, req.Region, in.AlarmNames, true, s.now(req))
 	if err != nil {
 		return nil, err
 	}

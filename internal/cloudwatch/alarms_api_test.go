@@ -231,8 +231,13 @@ func TestDeleteAlarms(t *testing.T) {
 	e.ok("PutMetricAlarm", cpuAlarm("a", "Tags", []obj{{"Key": "k", "Value": "v"}}))
 	e.ok("PutMetricAlarm", cpuAlarm("b"))
 	arn := e.alarmNamed("a")["AlarmArn"]
-	// Existing alarms are deleted even when others do not exist.
-	e.fails("DeleteAlarms", obj{"AlarmNames": []string{"a", "missing"}}, "ResourceNotFound", http.StatusNotFound, "Alarm not found: missing")
+	// If one does not exist, none is deleted ("In the event of an error,
+	// no alarms are deleted").
+	e.fails("DeleteAlarms", obj{"AlarmNames": []string{"a", "missing", "b"}}, "ResourceNotFound", http.StatusNotFound, "Alarm not found: missing")
+	if got := alarmNames(e.ok("DescribeAlarms", obj{})); got != "a b" {
+		t.Errorf("after a failed delete: %q", got)
+	}
+	e.ok("DeleteAlarms", obj{"AlarmNames": []string{"a"}})
 	if got := alarmNames(e.ok("DescribeAlarms", obj{})); got != "b" {
 		t.Errorf("after delete: %q", got)
 	}
@@ -352,6 +357,17 @@ func TestAlarmTags(t *testing.T) {
 	e.fails("TagResource", obj{"ResourceARN": arn, "Tags": many}, codeValue, 400, "at most 50 tags")
 	if got := tagString(); got != "cost=42 env=prod" {
 		t.Errorf("tags after a refused TagResource: %s", got)
+	}
+	// The aws: prefix is reserved, in TagResource and PutMetricAlarm.
+	e.fails("TagResource", obj{"ResourceARN": arn, "Tags": []obj{{"Key": "ok", "Value": "v"}, {"Key": "aws:owner", "Value": "v"}}},
+		codeValue, 400, "Tags.member.2.Key")
+	e.fails("TagResource", obj{"ResourceARN": arn, "Tags": []obj{{"Key": "AWS:owner", "Value": "v"}}}, codeValue, 400, "reserved")
+	if got := tagString(); got != "cost=42 env=prod" {
+		t.Errorf("tags after a refused TagResource: %s", got)
+	}
+	e.fails("PutMetricAlarm", cpuAlarm("reserved", "Tags", []obj{{"Key": "aws:cloudformation:stack-name", "Value": "s"}}), codeValue, 400, "reserved")
+	if got := alarmNames(e.ok("DescribeAlarms", obj{"AlarmNames": []string{"reserved"}})); got != "" {
+		t.Errorf("alarm created with a reserved tag key: %q", got)
 	}
 	for _, bad := range []struct{ arn, code string }{
 		{"arn:aws:cloudwatch:us-east-1:123456789012:alarm:nope", "ResourceNotFoundException"},

@@ -93,6 +93,7 @@ func (s *Service) getMetricData(_ context.Context, req *api.Request, in *getMetr
 	if err != nil {
 		return nil, err
 	}
+	qs.now = s.now(req)
 	descending := in.ScanBy != "TimestampAscending"
 	out := &getMetricDataOutput{MetricDataResults: []metricDataResult{}, Messages: []messageData{}}
 	budget := maxPoints

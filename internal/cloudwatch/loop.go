@@ -199,6 +199,7 @@ func AlarmDatapoints(m *metrics.View, a *AlarmSpec, end time.Time) ([]AlarmDatap
 		if err != nil {
 			return nil, err
 		}
+		qs.now = end
 		ss, err := qs.result(a.returnQuery().ID)
 		if err != nil {
 			return nil, err
@@ -217,7 +218,7 @@ func AlarmDatapoints(m *metrics.View, a *AlarmSpec, end time.Time) ([]AlarmDatap
 	stat := a.Statistic
 	q := metrics.Query{
 		Namespace: a.Namespace, MetricName: a.MetricName, Dimensions: toMetricDims(a.Dimensions),
-		Start: start, End: end, Period: period, Unit: a.Unit,
+		Start: start, End: end, Period: period, Unit: a.Unit, Now: end,
 	}
 	if a.ExtendedStatistic != "" {
 		stat = a.ExtendedStatistic

@@ -40,21 +40,23 @@ func (s *Service) metricOps() []*api.Operation {
 	}
 }
 
+// The doubles of a datum are api.Double, so that NaN and the infinities
+// reach checkDatum, which refuses them with CloudWatch's error.
 type statisticSet struct {
-	SampleCount float64 `json:"SampleCount"`
-	Sum         float64 `json:"Sum"`
-	Minimum     float64 `json:"Minimum"`
-	Maximum     float64 `json:"Maximum"`
+	SampleCount api.Double `json:"SampleCount"`
+	Sum         api.Double `json:"Sum"`
+	Minimum     api.Double `json:"Minimum"`
+	Maximum     api.Double `json:"Maximum"`
 }
 
 type metricDatum struct {
 	MetricName        string         `json:"MetricName"`
 	Dimensions        []Dimension    `json:"Dimensions,omitempty"`
 	Timestamp         *api.Timestamp `json:"Timestamp,omitempty"`
-	Value             *float64       `json:"Value,omitempty"`
+	Value             *api.Double    `json:"Value,omitempty"`
 	StatisticValues   *statisticSet  `json:"StatisticValues,omitempty"`
-	Values            []float64      `json:"Values,omitempty"`
-	Counts            []float64      `json:"Counts,omitempty"`
+	Values            []api.Double   `json:"Values,omitempty"`
+	Counts            []api.Double   `json:"Counts,omitempty"`
 	Unit              string         `json:"Unit,omitempty"`
 	StorageResolution *int32         `json:"StorageResolution,omitempty"`
 }
@@ -175,8 +177,12 @@ func checkDatum(d *metricDatum, where string, now time.Time) ([]sample, error) {
 		return nil, invalidCombination("At least one of the parameters %[1]s.Value, %[1]s.StatisticValues or %[1]s.Values must be specified.", where)
 	}
 	base := sample{name: d.MetricName, dims: toMetricDims(d.Dimensions), unit: d.Unit, at: at}
-	checkValue := func(v float64, param string) error {
-		if math.IsNaN(v) || math.Abs(v) > maxAbsValue {
+	checkValue := func(d api.Double, param string) error {
+		v := float64(d)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return invalidValue("The value %s for parameter %s is invalid.", formatJava(v), param)
+		}
+		if math.Abs(v) > maxAbsValue {
 			return invalidValue("The value %s for parameter %s is invalid: values must be in the range of -2^360 to 2^360.", formatJava(v), param)
 		}
 		return nil
@@ -187,12 +193,12 @@ func checkDatum(d *metricDatum, where string, now time.Time) ([]sample, error) {
 			return nil, err
 		}
 		sm := base
-		sm.raw, sm.set.Sum = true, *d.Value
+		sm.raw, sm.set.Sum = true, float64(*d.Value)
 		return []sample{sm}, nil
 	case d.StatisticValues != nil:
 		sv := *d.StatisticValues
 		for _, f := range []struct {
-			v    float64
+			v    api.Double
 			name string
 		}{{sv.SampleCount, "SampleCount"}, {sv.Sum, "Sum"}, {sv.Minimum, "Minimum"}, {sv.Maximum, "Maximum"}} {
 			if err := checkValue(f.v, where+".StatisticValues."+f.name); err != nil {
@@ -206,7 +212,7 @@ func checkDatum(d *metricDatum, where string, now time.Time) ([]sample, error) {
 			return nil, invalidValue("The parameter %[1]s.StatisticValues.Maximum must be greater than or equal to the parameter %[1]s.StatisticValues.Minimum.", where)
 		}
 		sm := base
-		sm.set = metrics.StatisticSet(sv)
+		sm.set = metrics.StatisticSet{SampleCount: float64(sv.SampleCount), Sum: float64(sv.Sum), Minimum: float64(sv.Minimum), Maximum: float64(sv.Maximum)}
 		return []sample{sm}, nil
 	}
 	if len(d.Values) > maxValuesPerDatum {
@@ -216,13 +222,13 @@ func checkDatum(d *metricDatum, where string, now time.Time) ([]sample, error) {
 		return nil, invalidValue("The parameters %[1]s.Values and %[1]s.Counts must be arrays of the same size.", where)
 	}
 	var out []sample
-	for i, v := range d.Values {
-		if err := checkValue(v, fmt.Sprintf("%s.Values.member.%d", where, i+1)); err != nil {
+	for i, dv := range d.Values {
+		if err := checkValue(dv, fmt.Sprintf("%s.Values.member.%d", where, i+1)); err != nil {
 			return nil, err
 		}
-		count := 1.0
+		v, count := float64(dv), 1.0
 		if len(d.Counts) > 0 {
-			count = d.Counts[i]
+			count = float64(d.Counts[i])
 		}
 		if math.IsNaN(count) || count < 0 || count > maxAbsValue {
 			return nil, invalidValue("The value %s for parameter %s.Counts.member.%d is invalid: counts are not negative.", formatJava(count), where, i+1)
@@ -288,9 +294,11 @@ func (s *Service) getMetricStatistics(_ context.Context, req *api.Request, in *g
 		return nil, err
 	}
 	period := time.Duration(in.Period) * time.Second
-	g := gridFor(in.StartTime.Time, in.EndTime.Time, period)
-	if g.n > maxStatisticDatapoints {
-		return nil, invalidCombination("You have requested up to %s datapoints, which exceeds the limit of 1,440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.", thousands(g.n))
+	// CloudWatch counts the periods of the time range as given, not as
+	// aligned: the last 1,440 minutes at Period 60 are 1,440 datapoints,
+	// though they touch 1,441 minutes when now is not on a minute.
+	if n := int((in.EndTime.Sub(in.StartTime.Time) + period - 1) / period); n > maxStatisticDatapoints {
+		return nil, invalidCombination("You have requested up to %s datapoints, which exceeds the limit of 1,440. You may reduce the datapoints requested by increasing Period, or decreasing the time range.", thousands(n))
 	}
 	dps, err := s.metricsOf(req).Query(metrics.Query{
 		Namespace:          in.Namespace,
@@ -300,7 +308,11 @@ func (s *Service) getMetricStatistics(_ context.Context, req *api.Request, in *g
 		End:                in.EndTime.Time,
 		Period:             period,
 		ExtendedStatistics: in.ExtendedStatistics,
-		Unit:               in.Unit,
+		// CloudWatch keeps each unit's data apart: without Unit, each
+		// unit's has its own datapoints, with their Unit.
+		Unit:       in.Unit,
+		SplitUnits: true,
+		Now:        s.now(req),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get metric statistics: %w", err)

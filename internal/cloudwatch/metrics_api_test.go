@@ -2,6 +2,7 @@ package cloudwatch_test
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -453,4 +454,126 @@ func TestGetMetricDataErrors(t *testing.T) {
 	}
 	e.fails("GetMetricData", obj{"MetricDataQueries": []obj{m1}, "StartTime": epoch(at("09:50:00")), "EndTime": epoch(at("10:00:00")), "MaxDatapoints": 2, "NextToken": tok},
 		codeToken, 400, "NextToken")
+}
+
+// TestUnits: data put with different units is kept apart. Without Unit,
+// GetMetricStatistics returns each unit's datapoints; with Unit, only that
+// unit's (None: the data put without a unit). GetMetricData merges the
+// units unless its MetricStat names one.
+func TestUnits(t *testing.T) {
+	e := newEnv(t)
+	e.ok("PutMetricData", obj{"Namespace": "QA/U", "MetricData": []obj{
+		{"MetricName": "U", "Timestamp": epoch(at("09:50:00")), "Value": 1, "Unit": "Seconds"},
+		{"MetricName": "U", "Timestamp": epoch(at("09:50:00")), "Value": 1000, "Unit": "Milliseconds"},
+		{"MetricName": "U", "Timestamp": epoch(at("09:50:00")), "Value": 7},
+	}})
+	stats := func(unit string) string {
+		in := obj{"Namespace": "QA/U", "MetricName": "U", "StartTime": epoch(at("09:50:00")), "EndTime": epoch(at("09:51:00")),
+			"Period": 60, "Statistics": []string{"Sum"}}
+		if unit != "" {
+			in["Unit"] = unit
+		}
+		var got []string
+		for _, dp := range list(e.ok("GetMetricStatistics", in), "Datapoints") {
+			got = append(got, fmt.Sprintf("%v %v", dp["Sum"], dp["Unit"]))
+		}
+		return strings.Join(got, ", ")
+	}
+	for unit, want := range map[string]string{
+		"":             "1 Seconds, 1000 Milliseconds, 7 None",
+		"Seconds":      "1 Seconds",
+		"Milliseconds": "1000 Milliseconds",
+		"None":         "7 None",
+		"Percent":      "",
+	} {
+		if got := stats(unit); got != want {
+			t.Errorf("GetMetricStatistics Unit %q: %s, want %s", unit, got, want)
+		}
+	}
+	data := func(unit string) []any {
+		ms := obj{"Metric": obj{"Namespace": "QA/U", "MetricName": "U"}, "Period": 60, "Stat": "Sum"}
+		if unit != "" {
+			ms["Unit"] = unit
+		}
+		out := e.ok("GetMetricData", obj{"StartTime": epoch(at("09:50:00")), "EndTime": epoch(at("09:51:00")),
+			"MetricDataQueries": []obj{{"Id": "m", "MetricStat": ms}}})
+		vals, _ := list(out, "MetricDataResults")[0]["Values"].([]any)
+		return vals
+	}
+	if got := data(""); len(got) != 1 || got[0] != 1008.0 {
+		t.Errorf("GetMetricData without Unit: %v, want [1008]", got)
+	}
+	if got := data("Milliseconds"); len(got) != 1 || got[0] != 1000.0 {
+		t.Errorf("GetMetricData Unit Milliseconds: %v, want [1000]", got)
+	}
+	if got := data("None"); len(got) != 1 || got[0] != 7.0 {
+		t.Errorf("GetMetricData Unit None: %v, want [7]", got)
+	}
+}
+
+// TestNonFiniteQuery: the query protocol's Value=NaN is refused as the
+// JSON protocols' "NaN" is.
+func TestNonFiniteQuery(t *testing.T) {
+	e := newEnv(t)
+	for _, v := range []string{"NaN", "Infinity", "-Infinity"} {
+		body := "Action=PutMetricData&Version=2010-08-01&Namespace=QN&MetricData.member.1.MetricName=M&MetricData.member.1.Value=" + v
+		resp, err := e.srv.Client().Post(e.srv.URL+"/", "application/x-www-form-urlencoded", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := "<Code>InvalidParameterValue</Code><Message>The value " + v + " for parameter MetricData.member.1.Value is invalid.</Message>"
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), want) {
+			t.Errorf("Value=%s: %d %s, want 400 with %s", v, resp.StatusCode, b, want)
+		}
+	}
+}
+
+// TestHighResolutionRetention: sub-minute periods show only the last 3
+// hours, as CloudWatch keeps sub-minute data; minute periods show it all.
+func TestHighResolutionRetention(t *testing.T) {
+	e := newEnv(t)
+	e.ok("PutMetricData", obj{"Namespace": "QH", "MetricData": []obj{
+		{"MetricName": "H", "Timestamp": epoch(start.Add(-3*time.Hour - 10*time.Minute)), "Value": 1, "StorageResolution": 1},
+		{"MetricName": "H", "Timestamp": epoch(start.Add(-10 * time.Minute)), "Value": 2, "StorageResolution": 1},
+	}})
+	for _, tt := range []struct {
+		period int
+		want   float64
+	}{{10, 2}, {60, 3}} {
+		out := e.ok("GetMetricStatistics", obj{"Namespace": "QH", "MetricName": "H", "StartTime": epoch(start.Add(-4 * time.Hour)),
+			"EndTime": epoch(start), "Period": tt.period, "Statistics": []string{"Sum"}})
+		sum := 0.0
+		for _, dp := range list(out, "Datapoints") {
+			sum += dp["Sum"].(float64)
+		}
+		if sum != tt.want {
+			t.Errorf("Period %d: Sum %v, want %v", tt.period, sum, tt.want)
+		}
+		data := e.ok("GetMetricData", obj{"StartTime": epoch(start.Add(-4 * time.Hour)), "EndTime": epoch(start),
+			"MetricDataQueries": []obj{{"Id": "m", "MetricStat": obj{"Metric": obj{"Namespace": "QH", "MetricName": "H"}, "Period": tt.period, "Stat": "Sum"}}}})
+		vals, _ := list(data, "MetricDataResults")[0]["Values"].([]any)
+		sum = 0
+		for _, v := range vals {
+			sum += v.(float64)
+		}
+		if sum != tt.want {
+			t.Errorf("GetMetricData Period %d: Sum %v, want %v", tt.period, sum, tt.want)
+		}
+	}
+}
+
+// TestDatapointLimit: the 1,440 datapoints are counted over the time range
+// as given: the last day at Period 60 is within the limit though now is
+// not on a minute.
+func TestDatapointLimit(t *testing.T) {
+	e := newEnv(t)
+	now := start.Add(30*time.Second + 500*time.Millisecond)
+	e.setNow(now)
+	in := obj{"Namespace": "QL", "MetricName": "L", "StartTime": epoch(now.Add(-1440 * time.Minute)), "EndTime": epoch(now),
+		"Period": 60, "Statistics": []string{"Sum"}}
+	e.ok("GetMetricStatistics", in)
+	in["StartTime"] = epoch(now.Add(-1441 * time.Minute))
+	e.fails("GetMetricStatistics", in, codeCombination, http.StatusBadRequest, "requested up to 1,441 datapoints")
 }

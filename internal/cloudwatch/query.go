@@ -88,6 +88,9 @@ type querySet struct {
 	parsed     []node // expression of query i, nil for metric queries
 	byID       map[string]int
 	start, end time.Time
+	// now, when set, is the time of the request: sub-minute periods show
+	// only the last 3 hours' data (see metrics.Query.Now).
+	now time.Time
 	// param names the list in messages: "MetricDataQueries" or "Metrics".
 	param string
 
@@ -259,6 +262,7 @@ func (qs *querySet) fetch(q MetricDataQuery) (*series, error) {
 		End:        qs.end,
 		Period:     period,
 		Unit:       ms.Unit,
+		Now:        qs.now,
 	}
 	if !isBasicStat(ms.Stat) {
 		mq.ExtendedStatistics = []string{ms.Stat}

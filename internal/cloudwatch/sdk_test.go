@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+
+	"github.com/inferscale/inferscale/internal/metrics"
 )
 
 // sdkClient is a real aws-sdk-go-v2 CloudWatch client for the env's
@@ -257,5 +259,37 @@ func sdkErrors(t *testing.T, e *env, c *cw.Client) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationError" || !strings.Contains(ae.ErrorMessage(), "anomaly detection") {
 		t.Errorf("anomaly operator: %v", err)
+	}
+}
+
+// TestNonFiniteValues: NaN and the infinities, which every protocol can
+// carry, are refused by CloudWatch's own check (InvalidParameterValue),
+// not by the decoder (SerializationException), and store nothing.
+func TestNonFiniteValues(t *testing.T) {
+	for _, protocol := range []string{"json", "cbor"} {
+		t.Run(protocol, func(t *testing.T) {
+			e := newEnv(t)
+			c := sdkClient(e, protocol)
+			for _, tt := range []struct {
+				datum types.MetricDatum
+				want  string
+			}{
+				{types.MetricDatum{MetricName: aws.String("M"), Value: aws.Float64(math.NaN())}, "The value NaN for parameter MetricData.member.1.Value is invalid."},
+				{types.MetricDatum{MetricName: aws.String("M"), Value: aws.Float64(math.Inf(1))}, "The value Infinity for parameter MetricData.member.1.Value is invalid."},
+				{types.MetricDatum{MetricName: aws.String("M"), Values: []float64{1, math.Inf(-1)}}, "The value -Infinity for parameter MetricData.member.1.Values.member.2 is invalid."},
+				{types.MetricDatum{MetricName: aws.String("M"), StatisticValues: &types.StatisticSet{
+					SampleCount: aws.Float64(1), Sum: aws.Float64(math.NaN()), Minimum: aws.Float64(1), Maximum: aws.Float64(1)}},
+					"The value NaN for parameter MetricData.member.1.StatisticValues.Sum is invalid."},
+			} {
+				_, err := c.PutMetricData(e.ctx, &cw.PutMetricDataInput{Namespace: aws.String("QN"), MetricData: []types.MetricDatum{tt.datum}})
+				var ae smithy.APIError
+				if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterValue" || ae.ErrorMessage() != tt.want {
+					t.Errorf("PutMetricData: %v, want InvalidParameterValue %q", err, tt.want)
+				}
+			}
+			if ms := e.metrics.ListMetrics(metrics.MetricFilter{}); len(ms) != 0 {
+				t.Errorf("stored %v", ms)
+			}
+		})
 	}
 }

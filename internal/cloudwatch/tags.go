@@ -66,8 +66,22 @@ func tagError(arn string, err error) error {
 	return err
 }
 
+// checkTagKeys refuses tag keys with the prefix AWS reserves, as
+// CloudWatch does (InvalidParameterValue).
+func checkTagKeys(tags []tag) error {
+	for i, t := range tags {
+		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
+			return invalidValue("The value %s for parameter Tags.member.%d.Key is invalid: tag keys starting with aws: are reserved for use by AWS.", t.Key, i+1)
+		}
+	}
+	return nil
+}
+
 func (s *Service) tagResource(ctx context.Context, req *api.Request, in *tagResourceInput) (*struct{}, error) {
 	if err := checkTagARN(req, in.ResourceARN); err != nil {
+		return nil, err
+	}
+	if err := checkTagKeys(in.Tags); err != nil {
 		return nil, err
 	}
 	tags := make([]store.Tag, len(in.Tags))

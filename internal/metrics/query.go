@@ -23,8 +23,17 @@ type Query struct {
 	Period time.Duration
 	// ExtendedStatistics are percentiles "pNN" or "pNN.NN" (0 <= NN <= 100).
 	ExtendedStatistics []string
-	// Unit, when set, selects data stored under that unit only.
-	Unit string
+	// Unit, when set, selects the data put with that unit only ("None":
+	// the data put with no unit or None). Without it, the data of every
+	// unit is merged, or, with SplitUnits, each unit's has its own
+	// datapoints (GetMetricStatistics without Unit).
+	Unit       string
+	SplitUnits bool
+	// Now, when set, is the time of the query: periods under a minute are
+	// then answered only for data of the last 3 hours (HighResRetention),
+	// as CloudWatch keeps sub-minute data, even if Evict has not yet
+	// dropped older 10-second buckets.
+	Now time.Time
 }
 
 // Datapoint is one period's statistics, as CloudWatch returns it. All basic
@@ -40,7 +49,9 @@ type Datapoint struct {
 	// missing when some data in the period came from a statistic set with
 	// differing values or from negative values, as in CloudWatch.
 	ExtendedStatistics map[string]float64
-	Unit               string
+	// Unit is the unit of the datapoint's data, "None" for data put
+	// without one, or empty if it holds data of several units.
+	Unit string
 }
 
 // ParsePercentile parses a CloudWatch percentile statistic ("p99", "p99.9")
@@ -95,67 +106,110 @@ func (s *Store) query(q Query) ([]Datapoint, error) {
 
 	sr.mu.Lock()
 	defer sr.mu.Unlock()
-	if q.Unit != "" && q.Unit != "None" && sr.unit != "" && q.Unit != sr.unit {
-		return nil, nil
-	}
-	ring := sr.lo
-	if res == hiSec {
-		ring = sr.hi
-	}
-	i, _ := slices.BinarySearchFunc(ring, start, func(x bucket, t int64) int { return cmpInt(x.start, t) })
-	var (
-		out []Datapoint
-		mg  *merged
-	)
-	finish := func() {
-		if len(out) == 0 {
-			return
-		}
-		dp := &out[len(out)-1]
-		dp.Average = dp.Sum / dp.SampleCount
-		if len(qs) == 0 || !mg.valid {
-			return
-		}
-		vals := mg.quantiles(qs, dp.Minimum, dp.Maximum)
-		dp.ExtendedStatistics = make(map[string]float64, len(qs))
-		for k, st := range q.ExtendedStatistics {
-			dp.ExtendedStatistics[st] = vals[k]
+	var uds []*unitData
+	for i := range sr.units {
+		if q.Unit == "" || sr.units[i].unit == normUnit(q.Unit) {
+			uds = append(uds, &sr.units[i])
 		}
 	}
-	cur := int64(math.MinInt64)
-	for ; i < len(ring) && ring[i].start < end; i++ {
-		b := &ring[i]
-		ps := start + (b.start-start)/period*period
-		if ps != cur {
-			finish()
-			cur = ps
-			out = append(out, Datapoint{Timestamp: time.Unix(ps, 0).UTC(), Minimum: b.mn, Maximum: b.mx, Unit: unitOrNone(sr.unit)})
-			if len(qs) > 0 {
-				mg = newMerged()
-			}
-		}
-		dp := &out[len(out)-1]
-		dp.SampleCount += b.count
-		dp.Sum += b.sum
-		dp.Minimum = math.Min(dp.Minimum, b.mn)
-		dp.Maximum = math.Max(dp.Maximum, b.mx)
-		if mg != nil {
-			if b.noPct {
-				mg.valid = false
-			} else {
-				mg.add(&b.sk)
-			}
-		}
+	w := window{res: res, start: start, from: start, end: end, period: period, stats: q.ExtendedStatistics, qs: qs}
+	if res == hiSec && !q.Now.IsZero() {
+		w.from = max(start, q.Now.Add(-HighResRetention).Unix())
 	}
-	finish()
+	if !q.SplitUnits || len(uds) < 2 {
+		return w.aggregate(uds), nil
+	}
+	var out []Datapoint
+	for _, ud := range uds {
+		out = append(out, w.aggregate([]*unitData{ud})...)
+	}
+	slices.SortStableFunc(out, func(a, b Datapoint) int { return a.Timestamp.Compare(b.Timestamp) })
 	return out, nil
 }
 
-func unitOrNone(u string) string {
-	if u == "" {
-		return "None"
+// window is the periods of a query.
+type window struct {
+	res, start, end, period int64 // unix seconds
+	from                    int64 // the first bucket start used, from start on
+	stats                   []string
+	qs                      []float64 // stats as fractions
+}
+
+// aggregate returns the datapoints of the data of uds in the window, the
+// units merged, in ascending time order. A datapoint's Unit is that of its
+// data, or empty if it has data of several units.
+func (w window) aggregate(uds []*unitData) []Datapoint {
+	type acc struct {
+		dp Datapoint
+		mg *merged
 	}
-	return u
+	var (
+		accs []acc
+		at   map[int64]int // index in accs of a period's start, for several units
+	)
+	if len(uds) > 1 {
+		at = map[int64]int{}
+	}
+	for _, ud := range uds {
+		ring := ud.lo
+		if w.res == hiSec {
+			ring = ud.hi
+		}
+		i, _ := slices.BinarySearchFunc(ring, w.from, func(x bucket, t int64) int { return cmpInt(x.start, t) })
+		cur, curStart := -1, int64(math.MinInt64)
+		for ; i < len(ring) && ring[i].start < w.end; i++ {
+			b := &ring[i]
+			ps := w.start + (b.start-w.start)/w.period*w.period
+			if ps != curStart {
+				curStart = ps
+				k, ok := at[ps]
+				if !ok {
+					a := acc{dp: Datapoint{Timestamp: time.Unix(ps, 0).UTC(), Minimum: b.mn, Maximum: b.mx, Unit: ud.unit}}
+					if len(w.qs) > 0 {
+						a.mg = newMerged()
+					}
+					accs = append(accs, a)
+					k = len(accs) - 1
+					if at != nil {
+						at[ps] = k
+					}
+				} else if accs[k].dp.Unit != ud.unit {
+					accs[k].dp.Unit = ""
+				}
+				cur = k
+			}
+			a := &accs[cur]
+			a.dp.SampleCount += b.count
+			a.dp.Sum += b.sum
+			a.dp.Minimum = math.Min(a.dp.Minimum, b.mn)
+			a.dp.Maximum = math.Max(a.dp.Maximum, b.mx)
+			if a.mg != nil {
+				if b.noPct {
+					a.mg.valid = false
+				} else {
+					a.mg.add(&b.sk)
+				}
+			}
+		}
+	}
+	if at != nil {
+		slices.SortFunc(accs, func(a, b acc) int { return a.dp.Timestamp.Compare(b.dp.Timestamp) })
+	}
+	out := make([]Datapoint, len(accs))
+	for i := range accs {
+		a := &accs[i]
+		dp := &a.dp
+		dp.Average = dp.Sum / dp.SampleCount
+		if a.mg != nil && a.mg.valid {
+			vals := a.mg.quantiles(w.qs, dp.Minimum, dp.Maximum)
+			dp.ExtendedStatistics = make(map[string]float64, len(w.qs))
+			for k, st := range w.stats {
+				dp.ExtendedStatistics[st] = vals[k]
+			}
+		}
+		out[i] = *dp
+	}
+	return out
 }
 
 // Metric identifies a series, as ListMetrics returns it.

@@ -139,7 +139,8 @@ func (v *View) ListMetrics(f MetricFilter) []Metric {
 // Put records one raw sample taken at t into the zero Scope. It is the hot
 // path: for an existing series and a value in a known sketch bin it does
 // not allocate. unit is the CloudWatch unit name ("Count", "Microseconds",
-// ...); the series keeps the first non-empty unit it is given.
+// ...); the series keeps each unit's data apart, as CloudWatch does (no
+// unit is "None").
 func (s *Store) Put(ns, name string, dims []Dimension, value float64, unit string, t time.Time) error {
 	return s.zero().Put(ns, name, dims, value, unit, t)
 }

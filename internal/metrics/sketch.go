@@ -186,8 +186,12 @@ func (m *merged) add(s *sketch) {
 	s.forEach(func(idx int32, n uint32) { m.bins[idx] += uint64(n) })
 }
 
-// quantiles answers each q in [0,1] (nearest-rank on rank q*(n-1)), clamped to
-// [lo,hi], the exact minimum and maximum of the merged samples.
+// quantiles answers each q in [0,1] by nearest rank: the value of rank
+// ceil(q*n) (1-based) of the n merged samples, as CloudWatch answers for
+// small samples. The first and last ranks are lo and hi, the exact minimum
+// and maximum of the merged samples (so p0 is the Minimum and p100 the
+// Maximum); other ranks are their bins' values, within the sketch's
+// relative accuracy, clamped to [lo, hi].
 func (m *merged) quantiles(qs []float64, lo, hi float64) []float64 {
 	idxs := make([]int32, 0, len(m.bins))
 	var total uint64 = m.zero
@@ -203,16 +207,27 @@ func (m *merged) quantiles(qs []float64, lo, hi float64) []float64 {
 		}
 		return out
 	}
+	n := float64(total)
 	for qi, q := range qs {
-		rank := math.Floor(q * float64(total-1))
+		// The tolerance keeps q*n that should be whole (0.07*100 is
+		// 7.000000000000001) from rounding up a rank.
+		rank := math.Ceil(q*n - 1e-9*n)
+		switch {
+		case rank <= 1:
+			out[qi] = lo
+			continue
+		case rank >= n:
+			out[qi] = hi
+			continue
+		}
 		v := hi
 		cum := float64(m.zero)
-		if cum > rank {
+		if cum >= rank {
 			v = 0
 		} else {
 			for _, i := range idxs {
 				cum += float64(m.bins[i])
-				if cum > rank {
+				if cum >= rank {
 					v = sketchValue(i)
 					break
 				}

@@ -18,8 +18,13 @@ import (
 )
 
 // snapshotMagic starts every snapshot; the trailing digit is the format
-// version.
-const snapshotMagic = "inferscale-metrics-1\n"
+// version. Version 1 kept one unit per series (snapSeries.Unit, HighRes and
+// LowRes); version 2 keeps each unit's data apart (snapSeries.Units).
+// Restore reads both.
+const (
+	snapshotMagic   = "inferscale-metrics-2\n"
+	snapshotMagicV1 = "inferscale-metrics-1\n"
+)
 
 // Snapshot wire types (gob). Sketches are stored in their packed form.
 type (
@@ -27,10 +32,16 @@ type (
 	snapSeries struct {
 		Namespace, Name      string
 		Dimensions           []Dimension
-		Unit                 string
 		TotalCount, TotalSum float64
 		Last                 int64
-		HighRes, LowRes      []snapBucket
+		Units                []snapUnit
+		// Version 1: the series' one unit and its data.
+		Unit            string
+		HighRes, LowRes []snapBucket
+	}
+	snapUnit struct {
+		Unit            string
+		HighRes, LowRes []snapBucket
 	}
 	snapBucket struct {
 		Start                int64
@@ -65,9 +76,11 @@ func (s *Store) Snapshot(w io.Writer) error {
 	for _, sr := range all {
 		sr.mu.Lock()
 		ss := snapSeries{
-			Namespace: sr.ns, Name: sr.name, Dimensions: sr.dims, Unit: sr.unit,
+			Namespace: sr.ns, Name: sr.name, Dimensions: sr.dims,
 			TotalCount: sr.totalCount, TotalSum: sr.totalSum, Last: sr.last,
-			HighRes: snapBuckets(sr.hi), LowRes: snapBuckets(sr.lo),
+		}
+		for _, ud := range sr.units {
+			ss.Units = append(ss.Units, snapUnit{ud.unit, snapBuckets(ud.hi), snapBuckets(ud.lo)})
 		}
 		sr.mu.Unlock()
 		if err := enc.Encode(&ss); err != nil {
@@ -95,7 +108,7 @@ func (s *Store) Restore(r io.Reader) error {
 	if _, err := io.ReadFull(br, magic); err != nil {
 		return fmt.Errorf("read metrics snapshot: %w", err)
 	}
-	if string(magic) != snapshotMagic {
+	if string(magic) != snapshotMagic && string(magic) != snapshotMagicV1 {
 		return fmt.Errorf("read metrics snapshot: unknown format %q", magic)
 	}
 	dec := gob.NewDecoder(br)
@@ -123,12 +136,24 @@ func (s *Store) Restore(r io.Reader) error {
 		if sr.totalCount != 0 {
 			return fmt.Errorf("read metrics snapshot: series %s %s appears twice", ss.Namespace, ss.Name)
 		}
-		sr.unit, sr.totalCount, sr.totalSum, sr.last = ss.Unit, ss.TotalCount, ss.TotalSum, ss.Last
-		if sr.hi, err = restoreBuckets(ss.HighRes, hiSec); err != nil {
-			return fmt.Errorf("read metrics snapshot series %s %s: %w", ss.Namespace, ss.Name, err)
+		sr.totalCount, sr.totalSum, sr.last = ss.TotalCount, ss.TotalSum, ss.Last
+		units := ss.Units
+		if len(units) == 0 && (len(ss.HighRes) > 0 || len(ss.LowRes) > 0) {
+			units = []snapUnit{{ss.Unit, ss.HighRes, ss.LowRes}} // version 1
 		}
-		if sr.lo, err = restoreBuckets(ss.LowRes, loSec); err != nil {
-			return fmt.Errorf("read metrics snapshot series %s %s: %w", ss.Namespace, ss.Name, err)
+		for _, su := range units {
+			u := normUnit(su.Unit)
+			if slices.ContainsFunc(sr.units, func(ud unitData) bool { return ud.unit == u }) {
+				return fmt.Errorf("read metrics snapshot series %s %s: unit %s appears twice", ss.Namespace, ss.Name, u)
+			}
+			ud := unitData{unit: u}
+			if ud.hi, err = restoreBuckets(su.HighRes, hiSec); err != nil {
+				return fmt.Errorf("read metrics snapshot series %s %s: %w", ss.Namespace, ss.Name, err)
+			}
+			if ud.lo, err = restoreBuckets(su.LowRes, loSec); err != nil {
+				return fmt.Errorf("read metrics snapshot series %s %s: %w", ss.Namespace, ss.Name, err)
+			}
+			sr.units = append(sr.units, ud)
 		}
 	}
 	// Swap contents under every shard lock, in order.

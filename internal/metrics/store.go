@@ -114,13 +114,40 @@ type series struct {
 	dims     []Dimension
 	next     *series
 
-	mu         sync.Mutex
-	unit       string
-	hi, lo     []bucket
+	mu sync.Mutex
+	// units holds the data of each unit apart, as CloudWatch keeps it, in
+	// the order the units arrived; most series have one.
+	units      []unitData
 	totalCount float64 // cumulative since creation, for Prometheus counters
 	totalSum   float64
 	last       int64 // newest sample time, unix seconds
 	removed    bool  // Evict took the series out of the store: add must find or create it again
+}
+
+// unitData is the data a series received in one unit.
+type unitData struct {
+	unit   string // "None" for data without a unit
+	hi, lo []bucket
+}
+
+// normUnit is the unit data is kept under: no unit is "None", as in
+// CloudWatch.
+func normUnit(u string) string {
+	if u == "" {
+		return "None"
+	}
+	return u
+}
+
+// unitData returns the data of unit (normalized), creating it if needed.
+func (sr *series) unitData(unit string) *unitData {
+	for i := range sr.units {
+		if sr.units[i].unit == unit {
+			return &sr.units[i]
+		}
+	}
+	sr.units = append(sr.units, unitData{unit: unit})
+	return &sr.units[len(sr.units)-1]
 }
 
 // bucket aggregates the samples of one 10-s or 1-min period.
@@ -375,9 +402,7 @@ func (sr *series) add(ts int64, unit string, set StatisticSet, v float64, n uint
 	if sr.removed {
 		return false
 	}
-	if sr.unit == "" && unit != "" && unit != "None" {
-		sr.unit = unit
-	}
+	ud := sr.unitData(normUnit(unit))
 	sr.totalCount += set.SampleCount
 	sr.totalSum += set.Sum
 	sr.last = max(sr.last, ts)
@@ -390,8 +415,8 @@ func (sr *series) add(ts int64, unit string, set StatisticSet, v float64, n uint
 		res int64
 		ret int64
 	}{
-		{&sr.hi, hiSec, int64(HighResRetention / time.Second)},
-		{&sr.lo, loSec, int64(LowResRetention / time.Second)},
+		{&ud.hi, hiSec, int64(HighResRetention / time.Second)},
+		{&ud.lo, loSec, int64(LowResRetention / time.Second)},
 	} {
 		b := bucketFor(r.b, floorDiv(ts, r.res)*r.res, r.ret+futureSlack)
 		if b == nil {
@@ -508,9 +533,16 @@ func (s *Store) dropBefore(hiCut, loCut int64) int {
 			for sr := head; sr != nil; {
 				next := sr.next
 				sr.mu.Lock()
-				sr.hi = dropBefore(sr.hi, hiCut)
-				sr.lo = dropBefore(sr.lo, loCut)
-				empty := len(sr.hi) == 0 && len(sr.lo) == 0
+				kept := sr.units[:0]
+				for _, ud := range sr.units {
+					ud.hi, ud.lo = dropBefore(ud.hi, hiCut), dropBefore(ud.lo, loCut)
+					if len(ud.hi) > 0 || len(ud.lo) > 0 {
+						kept = append(kept, ud)
+					}
+				}
+				clear(sr.units[len(kept):])
+				sr.units = kept
+				empty := len(sr.units) == 0
 				sr.removed = empty
 				sr.mu.Unlock()
 				if empty {
@@ -557,10 +589,13 @@ const bucketBytes = int64(unsafe.Sizeof(bucket{}))
 
 // bytes estimates the memory of one series; sr.mu is held.
 func (sr *series) bytes() int64 {
-	n := int64(cap(sr.hi)+cap(sr.lo))*bucketBytes + 128
-	for _, r := range [2][]bucket{sr.hi, sr.lo} {
-		for i := range r {
-			n += int64(r[i].sk.sizeBytes())
+	n := int64(cap(sr.units))*int64(unsafe.Sizeof(unitData{})) + 128
+	for _, ud := range sr.units {
+		n += int64(cap(ud.hi)+cap(ud.lo)) * bucketBytes
+		for _, r := range [2][]bucket{ud.hi, ud.lo} {
+			for i := range r {
+				n += int64(r[i].sk.sizeBytes())
+			}
 		}
 	}
 	return n

@@ -17,8 +17,11 @@ var epDims = []Dimension{{"EndpointName", "ep"}, {"VariantName", "AllTraffic"}}
 
 const ns = "AWS/SageMaker"
 
+// exactPercentile is the nearest-rank percentile: the value of rank
+// ceil(q*n), 1-based.
 func exactPercentile(sorted []float64, q float64) float64 {
-	return sorted[int(math.Floor(q*float64(len(sorted)-1)))]
+	n := float64(len(sorted))
+	return sorted[max(int(math.Ceil(q*n-1e-9*n))-1, 0)]
 }
 
 func TestStatistics(t *testing.T) {
@@ -347,12 +350,12 @@ func TestRetention(t *testing.T) {
 		_ = s2.Put(ns, "M", nil, 1, "Count", now)
 	}
 	sr2 := s2.lookup(ns, "M", nil)
-	if len(sr2.hi) > maxHi || len(sr2.lo) > maxLo || len(sr.hi) > maxHi {
-		t.Errorf("buckets without Evict: hi %d lo %d, want <= %d, %d", len(sr2.hi), len(sr2.lo), maxHi, maxLo)
+	if len(sr2.units[0].hi) > maxHi || len(sr2.units[0].lo) > maxLo || len(sr.units[0].hi) > maxHi {
+		t.Errorf("buckets without Evict: hi %d lo %d, want <= %d, %d", len(sr2.units[0].hi), len(sr2.units[0].lo), maxHi, maxLo)
 	}
 	// Samples older than retention are dropped rather than stored.
 	_ = s2.Put(ns, "M", nil, 1, "Count", t0)
-	if sr2.lo[0].start == t0.Unix() {
+	if sr2.units[0].lo[0].start == t0.Unix() {
 		t.Error("sample older than retention was stored")
 	}
 	// All data gone: the series goes too.

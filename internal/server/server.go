@@ -174,15 +174,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	reg := prometheus.NewRegistry()
+	// CloudWatch metrics whose Prometheus names would be the Go and process
+	// collectors' or the server's own are exported under other names.
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		s.Metrics.Collector())
+		s.Metrics.Collector("go_", "process_", "promhttp_", apiMetricsPrefix))
 	m := newMetrics(reg)
 	s.Router.Observe = m.observe
 
 	s.handler = &routes{
 		healthz: http.HandlerFunc(s.healthz),
-		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}),
-		api:     s.Router,
+		// A metric that cannot be gathered is logged and left out, rather
+		// than failing the whole scrape.
+		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			ErrorHandling: promhttp.ContinueOnError}),
+		api: s.Router,
 	}
 	return s, nil
 }
@@ -374,14 +379,17 @@ type apiSeries struct {
 	latency  prometheus.Observer
 }
 
+// apiMetricsPrefix starts the names of the server's own metrics.
+const apiMetricsPrefix = "inferscale_api_"
+
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "inferscale_api_requests_total",
+			Name: apiMetricsPrefix + "requests_total",
 			Help: "API requests by service, operation and AWS error code (OK for success).",
 		}, []string{"service", "operation", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "inferscale_api_request_duration_seconds",
+			Name:    apiMetricsPrefix + "request_duration_seconds",
 			Help:    "Time from the arrival of an API request to the end of its response.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"service", "operation"}),

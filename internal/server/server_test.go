@@ -323,3 +323,46 @@ func TestDataDirLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMetricsExportSurvivesUserData: metrics a client puts never make
+// /metrics fail, whatever their names, and the server's own metrics keep
+// theirs.
+func TestMetricsExportSurvivesUserData(t *testing.T) {
+	base, _ := start(t)
+	for _, body := range []string{
+		`{"Namespace":"QD","MetricData":[{"MetricName":"Q","Value":1,"Dimensions":[{"Name":"quantile","Value":"x"}]}]}`,
+		`{"Namespace":"QT","MetricData":[{"MetricName":"t","Value":2},{"MetricName":"t_count","Value":3}]}`,
+		`{"Namespace":"inferscale","MetricData":[{"MetricName":"api_requests_total","Value":4}]}`,
+		`{"Namespace":"go","MetricData":[{"MetricName":"goroutines","Value":5}]}`,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
+		req.Header.Set("X-Amz-Target", "GraniteServiceVersion20100801.PutMetricData")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("PutMetricData %s: %d %s", body, resp.StatusCode, b)
+		}
+	}
+	code, metrics := get(t, base+"/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics: %d %s", code, metrics)
+	}
+	for _, want := range []string{
+		`qd_q_sum{exported_quantile="x"} 1`,
+		"qt_t_sum 2",
+		"qt_t_count_2_sum 3",
+		"exported_inferscale_api_requests_total_sum 4",
+		"exported_go_goroutines_sum 5",
+		"# TYPE go_goroutines gauge",
+		"# TYPE inferscale_api_requests_total counter",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

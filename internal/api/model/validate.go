@@ -318,13 +318,23 @@ func scalarViolations(sh *Shape, v any, path string) ([]string, error) {
 			out = append(out, "Member must have value less than or equal to "+intText(sh.Max))
 		}
 	case TypeFloat, TypeDouble:
-		n, ok := v.(json.Number)
-		if !ok {
+		var f float64
+		switch n := v.(type) {
+		case json.Number:
+			var err error
+			f, err = strconv.ParseFloat(n.String(), 64)
+			if err != nil || math.IsInf(f, 0) {
+				return nil, &TypeError{path, sh.Type, "not a finite number (" + n.String() + ")"}
+			}
+		case string:
+			// The JSON protocols spell non-finite doubles as strings; the
+			// service decides whether it takes them.
+			var ok bool
+			if f, ok = NonFinite(n); !ok {
+				return nil, &TypeError{path, sh.Type, jsonType(v)}
+			}
+		default:
 			return nil, &TypeError{path, sh.Type, jsonType(v)}
-		}
-		f, err := strconv.ParseFloat(n.String(), 64)
-		if err != nil || math.IsInf(f, 0) {
-			return nil, &TypeError{path, sh.Type, "not a finite number (" + n.String() + ")"}
 		}
 		if sh.Min != nil && f < sh.Min.Float {
 			out = append(out, "Member must have value greater than or equal to "+javaDouble(sh.Min.Float))
@@ -554,4 +564,18 @@ func (s *Shape) Prune(v any) bool {
 		}
 	}
 	return changed
+}
+
+// NonFinite returns the double that the JSON protocols spell s ("NaN",
+// "Infinity", "-Infinity"), and whether s is one of those.
+func NonFinite(s string) (float64, bool) {
+	switch s {
+	case "NaN":
+		return math.NaN(), true
+	case "Infinity":
+		return math.Inf(1), true
+	case "-Infinity":
+		return math.Inf(-1), true
+	}
+	return 0, false
 }
