@@ -59,6 +59,11 @@ type HostingOptions struct {
 	// Now is the clock of status timestamps and metrics; nil means
 	// time.Now.
 	Now func() time.Time
+	// InstanceQuota is how many instances of each instance type the
+	// endpoints of an account and region may have, as SageMaker's quotas
+	// "TYPE for endpoint usage" (see quota.go); 0 means
+	// DefaultInstanceQuota.
+	InstanceQuota int
 }
 
 // statusPoll is how often a running endpoint's status is compared with the
@@ -170,11 +175,23 @@ func (s *Service) createEndpoint(ctx context.Context, req *api.Request, in *crea
 	if err != nil {
 		return nil, err
 	}
+	m := s.endpoints()
+	m.quotaMu.Lock()
+	defer m.quotaMu.Unlock()
+	arn := kindEndpoint.arn(sc, in.EndpointName)
+	if _, err := s.Store.Get(ctx, kindEndpoint.key(sc, in.EndpointName)); err == nil {
+		return nil, kindEndpoint.exists(arn)
+	}
+	delta := map[string]int{}
+	addUsage(delta, plan, 1)
+	if err := s.checkQuota(ctx, sc, delta); err != nil {
+		return nil, err
+	}
 	at := now(req)
 	rec := endpointRecord{
 		Endpoint: Endpoint{
 			EndpointName:       in.EndpointName,
-			EndpointArn:        kindEndpoint.arn(sc, in.EndpointName),
+			EndpointArn:        arn,
 			EndpointConfigName: cfg.EndpointConfigName,
 			EndpointStatus:     string(hosting.StatusCreating),
 			CreationTime:       awstime.Timestamp{Time: at},
@@ -192,7 +209,7 @@ func (s *Service) createEndpoint(ctx context.Context, req *api.Request, in *crea
 	if err := kindEndpoint.mapErr(s.Store.Create(ctx, r, toStoreTags(in.Tags)...), rec.EndpointArn); err != nil {
 		return nil, err
 	}
-	s.endpoints().start(r.Key)
+	m.start(r.Key)
 	return &endpointArnOutput{EndpointArn: rec.EndpointArn}, nil
 }
 
@@ -384,15 +401,22 @@ func (s *Service) updateWeightsAndCapacities(ctx context.Context, req *api.Reque
 	sc := scopeOf(req)
 	arn := kindEndpoint.arn(sc, in.EndpointName)
 	key := kindEndpoint.key(sc, in.EndpointName)
+	m := s.endpoints()
+	m.quotaMu.Lock()
+	defer m.quotaMu.Unlock()
 	current, _, err := get[endpointRecord](ctx, s.Store, kindEndpoint, sc, in.EndpointName)
 	if err != nil {
 		return nil, err
 	}
-	ep := s.endpoints().endpoint(key)
-	if ep == nil || ep.Describe().Status != hosting.StatusInService || current.Pending != nil {
-		return nil, api.Errorf(api.KindInvalid, `Cannot update in-progress endpoint "%s".`, arn)
+	if err := m.checkUpdatable(key, current, arn); err != nil {
+		return nil, err
+	}
+	ep := m.endpoint(key)
+	if ep == nil { // deleted meanwhile
+		return nil, kindEndpoint.notFound(arn)
 	}
 	updates := make([]hosting.VariantUpdate, 0, len(in.DesiredWeightsAndCapacities))
+	delta := map[string]int{}
 	for _, d := range in.DesiredWeightsAndCapacities {
 		if len(d.ServerlessUpdateConfig) > 0 {
 			return nil, api.Errorf(api.KindInvalid, "Variant %s: serverless variants are not supported by this server.", d.VariantName)
@@ -403,8 +427,16 @@ func (s *Service) updateWeightsAndCapacities(ctx context.Context, req *api.Reque
 		u := hosting.VariantUpdate{VariantName: d.VariantName, DesiredWeight: d.DesiredWeight}
 		if d.DesiredInstanceCount != nil {
 			u.DesiredInstanceCount = ptr(int(*d.DesiredInstanceCount))
+			for _, p := range current.Plan {
+				if p.VariantName == d.VariantName {
+					delta[p.InstanceType] += *u.DesiredInstanceCount - p.InstanceCount
+				}
+			}
 		}
 		updates = append(updates, u)
+	}
+	if err := s.checkQuota(ctx, sc, delta); err != nil {
+		return nil, err
 	}
 	if err := ep.SetWeightsAndCapacities(updates); err != nil {
 		return nil, hostingError(err)
@@ -461,6 +493,10 @@ func hostingError(err error) error {
 // RunEndpoints: the endpoints that run, by store key.
 type endpointManager struct {
 	initOnce sync.Once
+
+	// quotaMu serialises the operations that add instances, from their
+	// quota check (checkQuota) to their write.
+	quotaMu sync.Mutex
 
 	mu      sync.Mutex
 	running bool

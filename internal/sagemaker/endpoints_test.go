@@ -33,6 +33,8 @@ type hostEnv struct {
 	opts hosting.Options
 	// clock, if set, is the server's clock (server.Config.Clock).
 	clock isclock.Clock
+	// quota, if set, is the instance quota (HostingOptions.InstanceQuota).
+	quota int
 	srv   *server.Server
 	url   string
 	sm    *sagemaker.Client
@@ -60,7 +62,7 @@ func (e *hostEnv) start() {
 	e.srv, e.url, e.stop = serveTest(e.t, e.ctx, server.Config{
 		DataDir: e.dir, CheckOutput: true, Version: "test",
 		Jobs:    sm.JobOptions{SampleModelCommand: []string{inferscaleBinary(e.t), "model-server"}},
-		Hosting: sm.HostingOptions{Endpoint: e.opts},
+		Hosting: sm.HostingOptions{Endpoint: e.opts, InstanceQuota: e.quota},
 		Clock:   e.clock,
 	})
 	cfg := e.awsConfig()

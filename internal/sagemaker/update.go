@@ -101,15 +101,25 @@ func (s *Service) updateEndpoint(ctx context.Context, req *api.Request, in *upda
 		}
 	}
 	m := s.endpoints()
+	m.quotaMu.Lock()
+	defer m.quotaMu.Unlock()
+	if err := m.checkUpdatable(key, current, arn); err != nil {
+		return nil, err
+	}
+	// The new fleet runs beside the current one until it is in service.
+	delta := map[string]int{}
+	addUsage(delta, plan, 1)
+	if err := s.checkQuota(ctx, sc, delta); err != nil {
+		return nil, err
+	}
 	at := now(req).Truncate(time.Millisecond).UTC()
-	inProgress := api.Errorf(api.KindInvalid, `Cannot update in-progress endpoint "%s".`, arn)
 	_, err = s.Store.Mutate(ctx, key, func(r *store.Resource) error {
 		rec, err := decode[endpointRecord](*r)
 		if err != nil {
 			return err
 		}
-		if rec.Pending != nil || !m.inService(key) {
-			return inProgress
+		if err := m.checkUpdatable(key, rec, arn); err != nil {
+			return err
 		}
 		rec.Pending = &pendingUpdate{EndpointConfigName: cfg.EndpointConfigName, Plan: plan, Capture: capture, StartTime: awstime.Timestamp{Time: at}}
 		rec.EndpointStatus, rec.FailureReason = string(hosting.StatusUpdating), ""
@@ -129,10 +139,20 @@ func (s *Service) updateEndpoint(ctx context.Context, req *api.Request, in *upda
 	return &endpointArnOutput{EndpointArn: arn}, nil
 }
 
-// inService reports whether the endpoint at key runs and is in service.
-func (m *endpointManager) inService(key store.Key) bool {
+// checkUpdatable fails unless the endpoint at key, stored as rec, runs, is
+// in service and has no update in progress: UpdateEndpoint and
+// UpdateEndpointWeightsAndCapacities act on such endpoints only.
+func (m *endpointManager) checkUpdatable(key store.Key, rec *endpointRecord, arn string) error {
 	ep := m.endpoint(key)
-	return ep != nil && ep.Describe().Status == hosting.StatusInService
+	status := hosting.Status(rec.EndpointStatus)
+	if ep != nil {
+		status = ep.Describe().Status
+	}
+	switch {
+	case ep == nil || status != hosting.StatusInService || rec.Pending != nil:
+		return api.Errorf(api.KindInvalid, `Cannot update in-progress endpoint "%s".`, arn)
+	}
+	return nil
 }
 
 // update tells the endpoint at key, if it runs, that an update waits.
