@@ -176,8 +176,11 @@ func checkVariant(ctx context.Context, s *Service, sc scope, cat *catalog.Catalo
 		}
 		return api.Errorf(api.KindInvalid, "Variant %s: %v", v.VariantName, err)
 	}
-	_, err := s.LookupModel(ctx, sc.account, sc.region, v.ModelName)
-	return err
+	m, err := s.LookupModel(ctx, sc.account, sc.region, v.ModelName)
+	if err != nil {
+		return err
+	}
+	return m.checkHostable()
 }
 
 func (s *Service) describeEndpointConfig(ctx context.Context, req *api.Request, in *endpointConfigRef) (*EndpointConfig, error) {

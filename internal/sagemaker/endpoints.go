@@ -263,10 +263,13 @@ func (s *Service) planEndpoint(ctx context.Context, sc scope, cfg *EndpointConfi
 	return plan, nil
 }
 
-// modelContainer is the container a model runs: its first container, or
+// modelContainer is the container a model runs: its only container, or
 // the one of the model package it names (with the model's environment
 // added), as for recommendation jobs.
 func (s *Service) modelContainer(ctx context.Context, sc scope, m *Model) (containerSpec, error) {
+	if err := m.checkHostable(); err != nil {
+		return containerSpec{}, err
+	}
 	cs := m.containers()
 	if len(cs) == 0 {
 		return containerSpec{}, api.Errorf(api.KindInvalid, "Model %s has no container.", m.ModelArn)
@@ -324,6 +327,17 @@ func planSummaries(plan []variantPlan, live *hosting.EndpointDescription) []Prod
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// checkHostable fails for a model that endpoints cannot run here: an
+// inference pipeline (several Containers), whose containers SageMaker
+// chains or invokes directly.
+func (m *Model) checkHostable() error {
+	if n := len(m.containers()); n > 1 {
+		return api.Errorf(api.KindInvalid, "Model %s has %d Containers: inference pipelines (models with more than one container) are not supported by this server; "+
+			"host a model with one container (PrimaryContainer).", m.ModelName, n)
+	}
+	return nil
+}
 
 func (s *Service) describeEndpoint(ctx context.Context, req *api.Request, in *endpointRef) (*Endpoint, error) {
 	sc := scopeOf(req)

@@ -433,3 +433,47 @@ func TestEndpointFails(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHostingRefusals: what endpoints here cannot do is refused with a
+// ValidationException that says so, rather than silently ignored.
+func TestHostingRefusals(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := e.ctx
+	single := &types.ContainerDefinition{Image: aws.String(sm.SampleModelImage)}
+	for name, spec := range map[string]*sagemaker.CreateModelInput{
+		"single":   {PrimaryContainer: single},
+		"pipeline": {Containers: []types.ContainerDefinition{*single, *single}},
+		"listed":   {Containers: []types.ContainerDefinition{*single}}, // one container, as a list
+	} {
+		spec.ModelName, spec.ExecutionRoleArn = aws.String(name), aws.String(role)
+		if _, err := e.sm.CreateModel(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const pipelineMsg = "Model pipeline has 2 Containers: inference pipelines (models with more than one container) are not supported by this server; " +
+		"host a model with one container (PrimaryContainer)."
+	config := func(name, model string, edit func(*sagemaker.CreateEndpointConfigInput)) error {
+		in := &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String(name), ProductionVariants: []types.ProductionVariant{variant("main", model, 1, 1)}}
+		if edit != nil {
+			edit(in)
+		}
+		_, err := e.sm.CreateEndpointConfig(ctx, in)
+		return err
+	}
+	wantErr(t, config("pipeline", "pipeline", nil), "ValidationException", pipelineMsg)
+	for _, m := range []string{"single", "listed"} {
+		if err := config(m, m, nil); err != nil {
+			t.Errorf("config of model %s: %v", m, err)
+		}
+	}
+	// A model replaced by a pipeline after its config was created.
+	if _, err := e.sm.DeleteModel(ctx, &sagemaker.DeleteModelInput{ModelName: aws.String("single")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sm.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String("single"), ExecutionRoleArn: aws.String(role),
+		Containers: []types.ContainerDefinition{*single, *single}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("ep"), EndpointConfigName: aws.String("single")})
+	wantErr(t, err, "ValidationException", strings.Replace(pipelineMsg, "Model pipeline", "Model single", 1))
+}
