@@ -130,6 +130,9 @@ func (s *Service) createEndpointConfig(ctx context.Context, req *api.Request, in
 	if err != nil {
 		return nil, err
 	}
+	if len(in.AsyncInferenceConfig) > 0 {
+		return nil, api.Errorf(api.KindInvalid, "AsyncInferenceConfig: asynchronous inference is not supported by this server; its endpoints serve InvokeEndpoint (real-time) only.")
+	}
 	seen := map[string]bool{}
 	for _, v := range in.ProductionVariants {
 		if seen[v.VariantName] {

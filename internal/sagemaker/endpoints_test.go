@@ -461,6 +461,9 @@ func TestHostingRefusals(t *testing.T) {
 		return err
 	}
 	wantErr(t, config("pipeline", "pipeline", nil), "ValidationException", pipelineMsg)
+	wantErr(t, config("async", "listed", func(in *sagemaker.CreateEndpointConfigInput) {
+		in.AsyncInferenceConfig = &types.AsyncInferenceConfig{OutputConfig: &types.AsyncInferenceOutputConfig{S3OutputPath: aws.String("s3://bucket/out")}}
+	}), "ValidationException", "AsyncInferenceConfig: asynchronous inference is not supported by this server; its endpoints serve InvokeEndpoint (real-time) only.")
 	for _, m := range []string{"single", "listed"} {
 		if err := config(m, m, nil); err != nil {
 			t.Errorf("config of model %s: %v", m, err)
