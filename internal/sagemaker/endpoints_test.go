@@ -248,12 +248,25 @@ func TestEndpointLifecycle(t *testing.T) {
 
 	errTests := []struct {
 		name, endpoint, target, targetModel, body, code, msg string
+		edit                                                 func(*sagemakerruntime.InvokeEndpointInput)
 	}{
 		{name: "unknown endpoint", endpoint: "nope", body: `{"instances":[[1]]}`, code: "ValidationError", msg: "Endpoint nope of account " + account + " not found."},
 		{name: "target model of a single-model endpoint", endpoint: "Ep-1", targetModel: "model-a.tar.gz", body: `{"instances":[[1]]}`,
 			code: "ValidationError", msg: "Endpoint Ep-1 is not a multi-model endpoint and does not support target model header."},
 		{name: "unknown variant", endpoint: "Ep-1", target: "red", body: `{"instances":[[1]]}`, code: "ValidationError", msg: "Endpoint Ep-1 does not have target variant red"},
 		{name: "model rejects the payload", endpoint: "Ep-1", target: "green", body: `not json`, code: "ModelError", msg: "Received client error (4..."},
+		{name: "inference component", endpoint: "Ep-1", body: `{"instances":[[1]]}`, code: "ValidationError",
+			msg:  "InferenceComponentName: endpoint Ep-1 cannot take it: inference components are not supported by this server.",
+			edit: func(in *sagemakerruntime.InvokeEndpointInput) { in.InferenceComponentName = aws.String("ic") }},
+		{name: "target container", endpoint: "Ep-1", body: `{"instances":[[1]]}`, code: "ValidationError",
+			msg:  "TargetContainerHostname: endpoint Ep-1 cannot take it: multi-container endpoints with direct invocation are not supported by this server.",
+			edit: func(in *sagemakerruntime.InvokeEndpointInput) { in.TargetContainerHostname = aws.String("c1") }},
+		{name: "session", endpoint: "Ep-1", body: `{"instances":[[1]]}`, code: "ValidationError",
+			msg:  "SessionId: endpoint Ep-1 cannot take it: stateful sessions are not supported by this server.",
+			edit: func(in *sagemakerruntime.InvokeEndpointInput) { in.SessionId = aws.String("NEW_SESSION") }},
+		{name: "explanations", endpoint: "Ep-1", body: `{"instances":[[1]]}`, code: "ValidationError",
+			msg:  "EnableExplanations: endpoint Ep-1 cannot take it: explainers (ExplainerConfig) are not supported by this server.",
+			edit: func(in *sagemakerruntime.InvokeEndpointInput) { in.EnableExplanations = aws.String("`true`") }},
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,6 +276,9 @@ func TestEndpointLifecycle(t *testing.T) {
 			}
 			if tt.targetModel != "" {
 				in.TargetModel = aws.String(tt.targetModel)
+			}
+			if tt.edit != nil {
+				tt.edit(in)
 			}
 			_, err := e.rt.InvokeEndpoint(ctx, in)
 			wantErr(t, err, tt.code, tt.msg)

@@ -53,6 +53,9 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	if ep == nil || rt == nil {
 		return api.Errorf(api.KindNotFound, "Endpoint %s of account %s not found.", name, req.Account)
 	}
+	if err := unsupportedHeaders(req.HTTP.Header, name); err != nil {
+		return err
+	}
 	if len(body) > hosting.MaxPayloadBytes {
 		// The router read up to its own, larger limit.
 		_, err := hosting.ReadPayload(bytes.NewReader(body))
@@ -76,9 +79,31 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	return resp.Write(w)
 }
 
+// unsupportedHeaders fails if an invocation asks for what endpoints here
+// do not have: inference components, direct invocation of one of several
+// containers, stateful sessions or explanations.
+func unsupportedHeaders(h http.Header, endpoint string) error {
+	for _, u := range [...]struct{ key, member, why string }{
+		{keyInferenceComponent, "InferenceComponentName", "inference components are not supported by this server"},
+		{keyTargetContainer, "TargetContainerHostname", "multi-container endpoints with direct invocation are not supported by this server"},
+		{keySessionID, "SessionId", "stateful sessions are not supported by this server"},
+		{keyExplanations, "EnableExplanations", "explainers (ExplainerConfig) are not supported by this server"},
+	} {
+		if len(h[u.key]) > 0 {
+			return api.Errorf(api.KindInvalid, "%s: endpoint %s cannot take it: %s.", u.member, endpoint, u.why)
+		}
+	}
+	return nil
+}
+
 // Canonical forms of the InvokeEndpoint headers, as http.Header keys them:
 // looked up directly rather than canonicalised per request.
 var (
+	keyInferenceComponent = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Inference-Component")
+	keyTargetContainer    = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Target-Container-Hostname")
+	keySessionID          = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Session-Id")
+	keyExplanations       = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Enable-Explanations")
+
 	keyCustomAttributes = textproto.CanonicalMIMEHeaderKey(hosting.HeaderCustomAttributes)
 	keyTargetVariant    = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetVariant)
 	keyTargetModel      = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetModel)
