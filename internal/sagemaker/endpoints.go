@@ -357,11 +357,11 @@ func (s *Service) describeEndpoint(ctx context.Context, req *api.Request, in *en
 		out.ProductionVariants = planSummaries(rec.Plan, &d)
 	} else if out.EndpointStatus != string(hosting.StatusFailed) {
 		// Not running (yet): after a restart, its instances are being
-		// launched again.
-		out.EndpointStatus = string(hosting.StatusCreating)
+		// launched again, and it keeps its status as SageMaker's do
+		// while instances are replaced.
 		out.ProductionVariants = planSummaries(rec.Plan, &hosting.EndpointDescription{})
 	}
-	if p := rec.Pending; p != nil && (out.EndpointStatus == string(hosting.StatusInService) || out.EndpointStatus == string(hosting.StatusCreating)) {
+	if p := rec.Pending; p != nil && slices.Contains([]string{string(hosting.StatusInService), string(hosting.StatusCreating), string(hosting.StatusUpdating)}, out.EndpointStatus) {
 		// The previous configuration serves (or, after a restart, is
 		// launched again) while the new one launches.
 		out.EndpointStatus = string(hosting.StatusUpdating)
@@ -386,8 +386,6 @@ func (s *Service) listEndpoints(ctx context.Context, req *api.Request, in *listE
 	es, next, err := list(ctx, s.Store, q, func(e *endpointSummary) endpointSummary {
 		if d, ok := m.describe(kindEndpoint.key(sc, e.EndpointName)); ok {
 			e.EndpointStatus = string(d.Status)
-		} else if e.EndpointStatus != string(hosting.StatusFailed) {
-			e.EndpointStatus = string(hosting.StatusCreating)
 		}
 		return *e
 	})
@@ -765,7 +763,10 @@ func (m *endpointManager) run(ctx context.Context, key store.Key, l *liveEndpoin
 	}
 	defer os.RemoveAll(endpointDir(rt, key))
 	gen := 0
-	cur, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, rec.Plan, rec.Capture)
+	// An endpoint that was in service before a restart stays so while its
+	// instances launch again.
+	resumed := rec.EndpointStatus == string(hosting.StatusInService) || rec.EndpointStatus == string(hosting.StatusUpdating)
+	cur, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, rec.Plan, rec.Capture, resumed)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Warn("endpoint failed", "err", err)
@@ -842,8 +843,10 @@ func (m *endpointManager) record(key store.Key, status, reason string, d *hostin
 		if rec.Pending != nil && status == string(hosting.StatusInService) {
 			status = string(hosting.StatusUpdating) // the previous fleet serves meanwhile
 		}
+		if rec.EndpointStatus != status || rec.FailureReason != reason {
+			rec.LastModifiedTime = awstime.Timestamp{Time: at}
+		}
 		rec.EndpointStatus, rec.FailureReason = status, reason
-		rec.LastModifiedTime = awstime.Timestamp{Time: at}
 		if d != nil {
 			rec.ProductionVariants = planSummaries(rec.Plan, d)
 		}
@@ -857,8 +860,9 @@ func (m *endpointManager) record(key store.Key, status, reason string, d *hostin
 }
 
 // build prepares each variant's container in dir and returns the endpoint,
-// whose metrics go to owner's account and region (see metricsOwner).
-func (rt *hostingRuntime) build(ctx context.Context, dir, owner string, rec *endpointRecord) (*hosting.Endpoint, error) {
+// whose metrics go to owner's account and region (see metricsOwner);
+// resumed variants are in service from the start (hosting.VariantConfig).
+func (rt *hostingRuntime) build(ctx context.Context, dir, owner string, rec *endpointRecord, resumed bool) (*hosting.Endpoint, error) {
 	vcs := make([]hosting.VariantConfig, 0, len(rec.Plan))
 	for _, p := range rec.Plan {
 		it, err := rt.catalog.Lookup(p.InstanceType)
@@ -899,6 +903,7 @@ func (rt *hostingRuntime) build(ctx context.Context, dir, owner string, rec *end
 			Routing:       hosting.RoutingStrategy(p.Routing),
 			MultiModel:    multi,
 			WorkDir:       vdir,
+			InService:     resumed,
 		})
 	}
 	opts := rt.opts

@@ -324,12 +324,18 @@ func TestEndpointLifecycle(t *testing.T) {
 		t.Errorf("green has weight 0, yet invoked %v", counts)
 	}
 
-	// A restart stops the instances and launches them again.
+	// A restart stops the instances and launches them again; the endpoint
+	// stays InService meanwhile, and its CurrentInstanceCount tells how
+	// many are ready.
 	e.restart()
 	if ps := procsWithEnv(t, "INFERSCALE_TEST_MARKER="+marker); len(ps) != 0 {
 		t.Errorf("%d model servers left after the server stopped", len(ps))
 	}
 	e.waitInService("Ep-1")
+	waitFor(t, 20*time.Second, func() bool {
+		d, err := e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("Ep-1")})
+		return err == nil && aws.ToInt32(d.ProductionVariants[0].CurrentInstanceCount) == 2 && aws.ToInt32(d.ProductionVariants[1].CurrentInstanceCount) == 1
+	})
 	wantVariants(t, e, "Ep-1", map[string]int32{"blue": 2, "green": 1})
 	if counts := invokeN(t, e, "Ep-1", "green", 3); counts["green"] != 3 {
 		t.Errorf("after restart: invoked %v", counts)
@@ -495,4 +501,72 @@ func TestHostingRefusals(t *testing.T) {
 	}
 	_, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("ep"), EndpointConfigName: aws.String("single")})
 	wantErr(t, err, "ValidationException", strings.Replace(pipelineMsg, "Model pipeline", "Model single", 1))
+}
+
+// TestRestartKeepsStatus: a restart relaunches the instances of every
+// endpoint without changing what DescribeEndpoint says of it: one that was
+// InService stays InService, with its LastModifiedTime, while its
+// instances launch (CurrentInstanceCount counts those ready); one that was
+// Creating resumes as Creating.
+func TestRestartKeepsStatus(t *testing.T) {
+	e := newHostEnv(t)
+	ctx := e.ctx
+	e.createModel("quick", map[string]string{"INFERSCALE_MODEL": "reference"})
+	e.createModel("slow", map[string]string{"INFERSCALE_MODEL": "reference", "INFERSCALE_SETUP_DELAY": "2s"})
+	for _, m := range []string{"quick", "slow"} {
+		if _, err := e.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
+			EndpointConfigName: aws.String(m), ProductionVariants: []types.ProductionVariant{variant("main", m, 1, 1)},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("served"), EndpointConfigName: aws.String("slow")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitInService("served")
+	// The stored status, which a restart resumes from, follows within
+	// moments.
+	waitFor(t, 5*time.Second, func() bool {
+		l, err := e.sm.ListEndpoints(ctx, &sagemaker.ListEndpointsInput{StatusEquals: types.EndpointStatusInService})
+		return err == nil && len(l.Endpoints) == 1
+	})
+	before, err := e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("served")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("young"), EndpointConfigName: aws.String("slow")}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // LastModifiedTime has millisecond resolution
+	e.restart()
+	for name, want := range map[string]types.EndpointStatus{"served": types.EndpointStatusInService, "young": types.EndpointStatusCreating} {
+		d, err := e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.EndpointStatus != want {
+			t.Errorf("%s just after the restart: %s, want %s", name, d.EndpointStatus, want)
+		}
+		if name == "served" {
+			if n := aws.ToInt32(d.ProductionVariants[0].CurrentInstanceCount); n != 0 {
+				t.Errorf("%s: %d instances ready while the slow model sets up", name, n)
+			}
+			if !d.LastModifiedTime.Equal(*before.LastModifiedTime) {
+				t.Errorf("%s: LastModifiedTime %v, was %v", name, d.LastModifiedTime, before.LastModifiedTime)
+			}
+		}
+	}
+	l, err := e.sm.ListEndpoints(ctx, &sagemaker.ListEndpointsInput{StatusEquals: types.EndpointStatusInService})
+	if err != nil || len(l.Endpoints) != 1 || aws.ToString(l.Endpoints[0].EndpointName) != "served" {
+		t.Errorf("InService after the restart: %+v, %v", l, err)
+	}
+	e.waitInService("young")
+	waitFor(t, 20*time.Second, func() bool { return e.describe("served").current == 1 })
+	after, err := e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("served")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.EndpointStatus != types.EndpointStatusInService || !after.LastModifiedTime.Equal(*before.LastModifiedTime) {
+		t.Errorf("served once relaunched: %s, LastModifiedTime %v, was %v", after.EndpointStatus, after.LastModifiedTime, before.LastModifiedTime)
+	}
 }

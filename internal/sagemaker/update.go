@@ -182,11 +182,12 @@ type fleet struct {
 }
 
 // launch builds the fleet of plan in dir and starts running it, and its
-// data capture as capture says.
-func (rt *hostingRuntime) launch(ctx context.Context, dir, owner string, rec *endpointRecord, plan []variantPlan, capture *DataCaptureConfig) (*fleet, error) {
+// data capture as capture says; a resumed fleet is in service from the
+// start (see build).
+func (rt *hostingRuntime) launch(ctx context.Context, dir, owner string, rec *endpointRecord, plan []variantPlan, capture *DataCaptureConfig, resumed bool) (*fleet, error) {
 	r := *rec
 	r.Plan = plan
-	ep, err := rt.build(ctx, dir, owner, &r)
+	ep, err := rt.build(ctx, dir, owner, &r, resumed)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -229,7 +230,7 @@ func (m *endpointManager) applyUpdate(ctx context.Context, key store.Key, l *liv
 	}
 	p := rec.Pending
 	log.Info("endpoint update", "config", p.EndpointConfigName)
-	next, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, p.Plan, p.Capture)
+	next, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, p.Plan, p.Capture, false)
 	if err == nil {
 		err = waitInService(ctx, next)
 		if err != nil {
