@@ -171,6 +171,9 @@ type updateWeightsInput struct {
 
 func (s *Service) createEndpoint(ctx context.Context, req *api.Request, in *createEndpointInput) (*endpointArnOutput, error) {
 	sc := scopeOf(req)
+	if len(in.DeploymentConfig) > 0 {
+		return nil, errDeploymentConfig
+	}
 	cfg, plan, err := s.planConfig(ctx, sc, in.EndpointConfigName)
 	if err != nil {
 		return nil, err

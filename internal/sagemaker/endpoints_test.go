@@ -501,6 +501,14 @@ func TestHostingRefusals(t *testing.T) {
 	}
 	_, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("ep"), EndpointConfigName: aws.String("single")})
 	wantErr(t, err, "ValidationException", strings.Replace(pipelineMsg, "Model pipeline", "Model single", 1))
+
+	// DeploymentConfig, as UpdateEndpoint refuses it.
+	_, err = e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("ep"), EndpointConfigName: aws.String("listed"),
+		DeploymentConfig: &types.DeploymentConfig{RollingUpdatePolicy: &types.RollingUpdatePolicy{
+			MaximumBatchSize:      &types.CapacitySize{Type: types.CapacitySizeTypeInstanceCount, Value: aws.Int32(1)},
+			WaitIntervalInSeconds: aws.Int32(60),
+		}}})
+	wantErr(t, err, "ValidationException", "DeploymentConfig is not supported by this server: without it an update is blue/green, all at once.")
 }
 
 // TestRestartKeepsStatus: a restart relaunches the instances of every

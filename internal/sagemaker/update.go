@@ -53,6 +53,10 @@ type updateEndpointInput struct {
 	RetainDeploymentConfig           *bool             `json:"RetainDeploymentConfig,omitempty"`
 }
 
+// errDeploymentConfig refuses a DeploymentConfig, in CreateEndpoint as in
+// UpdateEndpoint.
+var errDeploymentConfig = api.Errorf(api.KindInvalid, "DeploymentConfig is not supported by this server: without it an update is blue/green, all at once.")
+
 // updateTimeout bounds how long a new fleet may take to be in service.
 const updateTimeout = 30 * time.Minute
 
@@ -61,7 +65,7 @@ func (s *Service) updateEndpoint(ctx context.Context, req *api.Request, in *upda
 	arn := kindEndpoint.arn(sc, in.EndpointName)
 	key := kindEndpoint.key(sc, in.EndpointName)
 	if len(in.DeploymentConfig) > 0 {
-		return nil, api.Errorf(api.KindInvalid, "DeploymentConfig is not supported by this server: without it an update is blue/green, all at once.")
+		return nil, errDeploymentConfig
 	}
 	current, _, err := get[endpointRecord](ctx, s.Store, kindEndpoint, sc, in.EndpointName)
 	if err != nil {
