@@ -450,7 +450,9 @@ func TestEndpointFails(t *testing.T) {
 		EndpointName:                aws.String("broken"),
 		DesiredWeightsAndCapacities: []types.DesiredWeightAndCapacity{{VariantName: aws.String("only"), DesiredInstanceCount: aws.Int32(2)}},
 	})
-	wantErr(t, err, "ValidationException", `Cannot update in-progress endpoint "`+arn("endpoint", "broken")+`".`)
+	wantErr(t, err, "ValidationException", `Cannot update failed endpoint "`+arn("endpoint", "broken")+`". Delete it and create it again.`)
+	_, err = e.sm.UpdateEndpoint(ctx, &sagemaker.UpdateEndpointInput{EndpointName: aws.String("broken"), EndpointConfigName: aws.String("broken")})
+	wantErr(t, err, "ValidationException", `Cannot update failed endpoint "`+arn("endpoint", "broken")+`". Delete it and create it again.`)
 	if _, err := e.sm.DeleteEndpoint(ctx, &sagemaker.DeleteEndpointInput{EndpointName: aws.String("broken")}); err != nil {
 		t.Fatal(err)
 	}

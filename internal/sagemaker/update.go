@@ -145,7 +145,8 @@ func (s *Service) updateEndpoint(ctx context.Context, req *api.Request, in *upda
 
 // checkUpdatable fails unless the endpoint at key, stored as rec, runs, is
 // in service and has no update in progress: UpdateEndpoint and
-// UpdateEndpointWeightsAndCapacities act on such endpoints only.
+// UpdateEndpointWeightsAndCapacities act on such endpoints only. A Failed
+// endpoint cannot be updated at all.
 func (m *endpointManager) checkUpdatable(key store.Key, rec *endpointRecord, arn string) error {
 	ep := m.endpoint(key)
 	status := hosting.Status(rec.EndpointStatus)
@@ -153,6 +154,8 @@ func (m *endpointManager) checkUpdatable(key store.Key, rec *endpointRecord, arn
 		status = ep.Describe().Status
 	}
 	switch {
+	case status == hosting.StatusFailed:
+		return api.Errorf(api.KindInvalid, `Cannot update failed endpoint "%s". Delete it and create it again.`, arn)
 	case ep == nil || status != hosting.StatusInService || rec.Pending != nil:
 		return api.Errorf(api.KindInvalid, `Cannot update in-progress endpoint "%s".`, arn)
 	}
