@@ -255,6 +255,7 @@ func TestEndpointLifecycle(t *testing.T) {
 			code: "ValidationError", msg: "Endpoint Ep-1 is not a multi-model endpoint and does not support target model header."},
 		{name: "unknown variant", endpoint: "Ep-1", target: "red", body: `{"instances":[[1]]}`, code: "ValidationError", msg: "Endpoint Ep-1 does not have target variant red"},
 		{name: "model rejects the payload", endpoint: "Ep-1", target: "green", body: `not json`, code: "ModelError", msg: "Received client error (4..."},
+		{name: "name in another case", endpoint: "ep-1", body: `{"instances":[[1]]}`, code: "ValidationError", msg: "Endpoint ep-1 of account " + account + " not found."},
 		{name: "inference component", endpoint: "Ep-1", body: `{"instances":[[1]]}`, code: "ValidationError",
 			msg:  "InferenceComponentName: endpoint Ep-1 cannot take it: inference components are not supported by this server.",
 			edit: func(in *sagemakerruntime.InvokeEndpointInput) { in.InferenceComponentName = aws.String("ic") }},
@@ -446,6 +447,8 @@ func TestEndpointFails(t *testing.T) {
 	if d.EndpointStatus != types.EndpointStatusFailed || !strings.Contains(aws.ToString(d.FailureReason), "variant only") {
 		t.Errorf("status %s: %q", d.EndpointStatus, aws.ToString(d.FailureReason))
 	}
+	_, err = e.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("broken"), Body: []byte(`{}`), ContentType: aws.String("application/json")})
+	wantErr(t, err, "ValidationError", "Endpoint broken of account "+account+" not found.")
 	_, err = e.sm.UpdateEndpointWeightsAndCapacities(ctx, &sagemaker.UpdateEndpointWeightsAndCapacitiesInput{
 		EndpointName:                aws.String("broken"),
 		DesiredWeightsAndCapacities: []types.DesiredWeightAndCapacity{{VariantName: aws.String("only"), DesiredInstanceCount: aws.Int32(2)}},
@@ -566,6 +569,15 @@ func TestRestartKeepsStatus(t *testing.T) {
 			}
 		}
 	}
+	// Invoking: an endpoint that is not in service does not exist for
+	// SageMaker Runtime; one in service without an instance ready is
+	// unavailable.
+	invoke := func(name string) error {
+		_, err := e.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String(name), Body: []byte(`{"instances":[[1]]}`), ContentType: aws.String("application/json")})
+		return err
+	}
+	wantErr(t, invoke("young"), "ValidationError", "Endpoint young of account "+account+" not found.")
+	wantErr(t, invoke("served"), "ServiceUnavailable", "")
 	l, err := e.sm.ListEndpoints(ctx, &sagemaker.ListEndpointsInput{StatusEquals: types.EndpointStatusInService})
 	if err != nil || len(l.Endpoints) != 1 || aws.ToString(l.Endpoints[0].EndpointName) != "served" {
 		t.Errorf("InService after the restart: %+v, %v", l, err)

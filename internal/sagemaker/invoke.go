@@ -3,6 +3,7 @@ package sagemaker
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/textproto"
@@ -16,6 +17,7 @@ import (
 	"github.com/inferscale/inferscale/internal/cloudwatch"
 	"github.com/inferscale/inferscale/internal/hosting"
 	"github.com/inferscale/inferscale/internal/metrics"
+	"github.com/inferscale/inferscale/internal/store"
 )
 
 // SageMaker Runtime: InvokeEndpoint, a REST-JSON operation
@@ -49,9 +51,10 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	m.mu.Lock()
 	rt := m.rt
 	m.mu.Unlock()
-	ep, capture := m.serving(kindEndpoint.key(scopeOf(req), name))
-	if ep == nil || rt == nil {
-		return api.Errorf(api.KindNotFound, "Endpoint %s of account %s not found.", name, req.Account)
+	key := kindEndpoint.key(scopeOf(req), name)
+	ep, capture := m.serving(key)
+	if ep == nil || rt == nil || ep.Name() != name { // the name's case must match here
+		return s.notServing(ctx, req, key, name)
 	}
 	if err := unsupportedHeaders(req.HTTP.Header, name); err != nil {
 		return err
@@ -73,10 +76,38 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	}
 	resp, err := rt.gateway.Invoke(ctx, ep, in)
 	if err != nil {
+		var ue *hosting.ServiceUnavailableError
+		if errors.As(err, &ue) {
+			if st := ep.Describe().Status; st == hosting.StatusCreating || st == hosting.StatusFailed {
+				return endpointNotFound(req, name) // not in service: as SageMaker answers
+			}
+		}
 		return hostingError(err)
 	}
 	captured(capture, req, in, resp)
 	return resp.Write(w)
+}
+
+// endpointNotFound is SageMaker Runtime's answer for an endpoint that does
+// not exist or is not in service (Creating, Failed).
+func endpointNotFound(req *api.Request, name string) error {
+	return api.Errorf(api.KindNotFound, "Endpoint %s of account %s not found.", name, req.Account)
+}
+
+// notServing is the error of an invocation of the endpoint at key, called
+// name, which does not run: ServiceUnavailable if it is in service (after
+// a restart, its instances are launched again), else not found.
+func (s *Service) notServing(ctx context.Context, req *api.Request, key store.Key, name string) error {
+	r, err := s.Store.Get(ctx, key)
+	if err != nil {
+		return endpointNotFound(req, name)
+	}
+	rec, err := decode[endpointRecord](r)
+	if err != nil || rec.EndpointName != name ||
+		rec.EndpointStatus != string(hosting.StatusInService) && rec.EndpointStatus != string(hosting.StatusUpdating) {
+		return endpointNotFound(req, name)
+	}
+	return api.Errorf(api.KindUnavailable, "Endpoint %s has no instance in service yet.", name)
 }
 
 // unsupportedHeaders fails if an invocation asks for what endpoints here
