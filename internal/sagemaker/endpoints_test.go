@@ -182,6 +182,11 @@ func TestEndpointConfigs(t *testing.T) {
 		aws.ToInt32(d.ProductionVariants[1].InitialInstanceCount) != 2 || aws.ToFloat32(d.ProductionVariants[1].InitialVariantWeight) != 3 {
 		t.Errorf("described %+v", d)
 	}
+	// A variant without a weight has 1.
+	if d, err := e.sm.DescribeEndpointConfig(ctx, &sagemaker.DescribeEndpointConfigInput{EndpointConfigName: aws.String("cfg-e")}); err != nil ||
+		d.ProductionVariants[0].InitialVariantWeight == nil || *d.ProductionVariants[0].InitialVariantWeight != 1 {
+		t.Errorf("cfg-e: %+v, %v: want InitialVariantWeight 1", d, err)
+	}
 	l, err := e.sm.ListEndpointConfigs(ctx, &sagemaker.ListEndpointConfigsInput{})
 	if err != nil {
 		t.Fatal(err)
