@@ -174,6 +174,9 @@ func (s *Service) createEndpoint(ctx context.Context, req *api.Request, in *crea
 	if len(in.DeploymentConfig) > 0 {
 		return nil, errDeploymentConfig
 	}
+	if err := checkTagKeys(in.Tags); err != nil {
+		return nil, err
+	}
 	cfg, plan, err := s.planConfig(ctx, sc, in.EndpointConfigName)
 	if err != nil {
 		return nil, err
