@@ -62,7 +62,15 @@ Recommendation jobs (CreateInferenceRecommendationsJob) run in the server,
 the README, "inferscale serve"). A job interrupted by a shutdown or a crash
 resumes when the server starts again on the same DIR. --warmup,
 --level-duration and --confirm-duration shorten or lengthen every benchmark
-(e.g. 1s, 2s, 3s for quick trials; the defaults measure more steadily).`
+(e.g. 1s, 2s, 3s for quick trials; the defaults measure more steadily).
+
+Endpoints run their instances as processes on this host, so the instances
+of each instance type across an account's endpoints in a region are
+bounded, as AWS's "ml.TYPE for endpoint usage" quotas bound them:
+--endpoint-instance-quota (below). CreateEndpoint, UpdateEndpoint (whose
+new fleet counts until it replaces the old one) and
+UpdateEndpointWeightsAndCapacities (and so the autoscaler) fail with
+ResourceLimitExceeded beyond it.`
 
 func runServe(ctx context.Context, cio cmdIO, args []string) error {
 	fs := newFlagSet(cio, "serve", serveSynopsis)
@@ -76,6 +84,8 @@ func runServe(ctx context.Context, cio cmdIO, args []string) error {
 	warmup := fs.Duration("warmup", 0, "jobs: warm-up before measuring (default 2s)")
 	level := fs.Duration("level-duration", 0, "jobs: length of each load level of a Default job (default 4s)")
 	confirm := fs.Duration("confirm-duration", 0, "jobs: length of the open-loop confirmation (default 6s)")
+	quota := fs.Int("endpoint-instance-quota", sagemaker.DefaultInstanceQuota,
+		"instances of each instance type the endpoints of an account and region may have (AWS's \"TYPE for endpoint usage\" quota)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -93,6 +103,8 @@ func runServe(ctx context.Context, cio cmdIO, args []string) error {
 		return fmt.Errorf("%w: --data-dir is required", errUsage)
 	case *maxJobs < 1:
 		return fmt.Errorf("%w: --max-jobs must be at least 1", errUsage)
+	case *quota < 1:
+		return fmt.Errorf("%w: --endpoint-instance-quota must be at least 1", errUsage)
 	}
 	if err := checkTuning(setFlags(fs), *warmup, *level, *confirm); err != nil {
 		return err
@@ -121,7 +133,8 @@ func runServe(ctx context.Context, cio cmdIO, args []string) error {
 	}
 
 	log := newLogger(cio.stderr, *verbose)
-	srv, err := server.New(ctx, server.Config{DataDir: *dataDir, Credentials: creds, Logger: log, Version: buildVersion(), Jobs: jobs})
+	srv, err := server.New(ctx, server.Config{DataDir: *dataDir, Credentials: creds, Logger: log, Version: buildVersion(), Jobs: jobs,
+		Hosting: sagemaker.HostingOptions{InstanceQuota: *quota}})
 	if err != nil {
 		return err
 	}

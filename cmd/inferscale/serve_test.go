@@ -42,6 +42,7 @@ func TestServeFlags(t *testing.T) {
 		{"missing credentials file", []string{"serve", "--data-dir", data, "--credentials", creds + ".nope"}, 1, "no such file"},
 		{"extra argument", []string{"serve", "--data-dir", data, "now"}, 2, `unexpected argument "now"`},
 		{"negative warmup", []string{"serve", "--data-dir", data, "--warmup", "-1s"}, 2, "--warmup must be positive"},
+		{"no instance quota", []string{"serve", "--data-dir", data, "--endpoint-instance-quota", "0"}, 2, "--endpoint-instance-quota must be at least 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -39,6 +39,20 @@ func TestScaleFollowsDesiredCount(t *testing.T) {
 	}
 }
 
+// TestResumedVariantInService: a variant that was in service before (a
+// restarted server relaunches it) is InService while its instances
+// launch, with none of them counted until they are.
+func TestResumedVariantInService(t *testing.T) {
+	t.Parallel()
+	tg := tag(t)
+	ep := startEndpoint(t, []VariantConfig{{Name: "main", Spec: modelSpec(tg, "TESTMODEL_SETUP_DELAY=300ms"), InstanceCount: 2, Weight: 1, InService: true}})
+	v := ep.Variant("main")
+	if d := ep.Describe(); d.Status != StatusInService || d.Variants[0].CurrentInstanceCount != 0 || d.Variants[0].DesiredInstanceCount != 2 {
+		t.Errorf("at start: %+v, want InService with 0 of 2 instances", d)
+	}
+	waitInService(t, ep, v, tg, 2)
+}
+
 func TestKilledInstanceReplaced(t *testing.T) {
 	t.Parallel()
 	tg := tag(t)

@@ -144,6 +144,11 @@ type VariantConfig struct {
 	// the use of the file system it is on. Empty means the current
 	// directory.
 	WorkDir string
+	// InService says that the variant was in service before: a restarted
+	// server relaunches its instances. It is InService from the start,
+	// not Creating, and CurrentInstanceCount tells how many instances are
+	// ready, as when instances are replaced.
+	InService bool
 }
 
 func (c VariantConfig) validate() error {
@@ -258,7 +263,7 @@ func NewVariant(endpoint string, c VariantConfig, l backend.Launcher, opts Optio
 		log:     opts.Logger.With("endpoint", endpoint, "variant", c.Name),
 		pinger:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, IdleConnTimeout: time.Minute}},
 		wake:    make(chan struct{}, 1),
-		desired: c.InstanceCount, weight: c.Weight,
+		desired: c.InstanceCount, weight: c.Weight, converged: c.InService,
 	}
 	v.ready.Store(new([]*replica))
 	return v, nil

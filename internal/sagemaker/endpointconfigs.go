@@ -130,13 +130,20 @@ func (s *Service) createEndpointConfig(ctx context.Context, req *api.Request, in
 	if err != nil {
 		return nil, err
 	}
+	if len(in.AsyncInferenceConfig) > 0 {
+		return nil, api.Errorf(api.KindInvalid, "AsyncInferenceConfig: asynchronous inference is not supported by this server; its endpoints serve InvokeEndpoint (real-time) only.")
+	}
 	seen := map[string]bool{}
-	for _, v := range in.ProductionVariants {
+	for i := range in.ProductionVariants {
+		v := &in.ProductionVariants[i]
+		if v.InitialVariantWeight == nil {
+			v.InitialVariantWeight = ptr(1.0) // as SageMaker describes it
+		}
 		if seen[v.VariantName] {
 			return nil, api.Errorf(api.KindInvalid, "The variant name %s is used by more than one production variant.", v.VariantName)
 		}
 		seen[v.VariantName] = true
-		if err := checkVariant(ctx, s, sc, cat, &v); err != nil {
+		if err := checkVariant(ctx, s, sc, cat, v); err != nil {
 			return nil, err
 		}
 	}
@@ -176,13 +183,24 @@ func checkVariant(ctx context.Context, s *Service, sc scope, cat *catalog.Catalo
 		}
 		return api.Errorf(api.KindInvalid, "Variant %s: %v", v.VariantName, err)
 	}
-	_, err := s.LookupModel(ctx, sc.account, sc.region, v.ModelName)
-	return err
+	m, err := s.LookupModel(ctx, sc.account, sc.region, v.ModelName)
+	if err != nil {
+		return err
+	}
+	return m.checkHostable()
 }
 
 func (s *Service) describeEndpointConfig(ctx context.Context, req *api.Request, in *endpointConfigRef) (*EndpointConfig, error) {
 	c, _, err := get[EndpointConfig](ctx, s.Store, kindEndpointConfig, scopeOf(req), in.EndpointConfigName)
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	for i := range c.ProductionVariants {
+		if v := &c.ProductionVariants[i]; v.InitialVariantWeight == nil {
+			v.InitialVariantWeight = ptr(1.0) // stored before it was set on creation
+		}
+	}
+	return c, nil
 }
 
 func (s *Service) deleteEndpointConfig(ctx context.Context, req *api.Request, in *endpointConfigRef) (*struct{}, error) {

@@ -59,6 +59,11 @@ type HostingOptions struct {
 	// Now is the clock of status timestamps and metrics; nil means
 	// time.Now.
 	Now func() time.Time
+	// InstanceQuota is how many instances of each instance type the
+	// endpoints of an account and region may have, as SageMaker's quotas
+	// "TYPE for endpoint usage" (see quota.go); 0 means
+	// DefaultInstanceQuota.
+	InstanceQuota int
 }
 
 // statusPoll is how often a running endpoint's status is compared with the
@@ -166,15 +171,33 @@ type updateWeightsInput struct {
 
 func (s *Service) createEndpoint(ctx context.Context, req *api.Request, in *createEndpointInput) (*endpointArnOutput, error) {
 	sc := scopeOf(req)
+	if len(in.DeploymentConfig) > 0 {
+		return nil, errDeploymentConfig
+	}
+	if err := checkTagKeys(in.Tags); err != nil {
+		return nil, err
+	}
 	cfg, plan, err := s.planConfig(ctx, sc, in.EndpointConfigName)
 	if err != nil {
+		return nil, err
+	}
+	m := s.endpoints()
+	m.quotaMu.Lock()
+	defer m.quotaMu.Unlock()
+	arn := kindEndpoint.arn(sc, in.EndpointName)
+	if _, err := s.Store.Get(ctx, kindEndpoint.key(sc, in.EndpointName)); err == nil {
+		return nil, kindEndpoint.exists(arn)
+	}
+	delta := map[string]int{}
+	addUsage(delta, plan, 1)
+	if err := s.checkQuota(ctx, sc, delta); err != nil {
 		return nil, err
 	}
 	at := now(req)
 	rec := endpointRecord{
 		Endpoint: Endpoint{
 			EndpointName:       in.EndpointName,
-			EndpointArn:        kindEndpoint.arn(sc, in.EndpointName),
+			EndpointArn:        arn,
 			EndpointConfigName: cfg.EndpointConfigName,
 			EndpointStatus:     string(hosting.StatusCreating),
 			CreationTime:       awstime.Timestamp{Time: at},
@@ -192,7 +215,7 @@ func (s *Service) createEndpoint(ctx context.Context, req *api.Request, in *crea
 	if err := kindEndpoint.mapErr(s.Store.Create(ctx, r, toStoreTags(in.Tags)...), rec.EndpointArn); err != nil {
 		return nil, err
 	}
-	s.endpoints().start(r.Key)
+	m.start(r.Key)
 	return &endpointArnOutput{EndpointArn: rec.EndpointArn}, nil
 }
 
@@ -246,10 +269,13 @@ func (s *Service) planEndpoint(ctx context.Context, sc scope, cfg *EndpointConfi
 	return plan, nil
 }
 
-// modelContainer is the container a model runs: its first container, or
+// modelContainer is the container a model runs: its only container, or
 // the one of the model package it names (with the model's environment
 // added), as for recommendation jobs.
 func (s *Service) modelContainer(ctx context.Context, sc scope, m *Model) (containerSpec, error) {
+	if err := m.checkHostable(); err != nil {
+		return containerSpec{}, err
+	}
 	cs := m.containers()
 	if len(cs) == 0 {
 		return containerSpec{}, api.Errorf(api.KindInvalid, "Model %s has no container.", m.ModelArn)
@@ -308,6 +334,17 @@ func planSummaries(plan []variantPlan, live *hosting.EndpointDescription) []Prod
 
 func ptr[T any](v T) *T { return &v }
 
+// checkHostable fails for a model that endpoints cannot run here: an
+// inference pipeline (several Containers), whose containers SageMaker
+// chains or invokes directly.
+func (m *Model) checkHostable() error {
+	if n := len(m.containers()); n > 1 {
+		return api.Errorf(api.KindInvalid, "Model %s has %d Containers: inference pipelines (models with more than one container) are not supported by this server; "+
+			"host a model with one container (PrimaryContainer).", m.ModelName, n)
+	}
+	return nil
+}
+
 func (s *Service) describeEndpoint(ctx context.Context, req *api.Request, in *endpointRef) (*Endpoint, error) {
 	sc := scopeOf(req)
 	rec, r, err := get[endpointRecord](ctx, s.Store, kindEndpoint, sc, in.EndpointName)
@@ -326,11 +363,11 @@ func (s *Service) describeEndpoint(ctx context.Context, req *api.Request, in *en
 		out.ProductionVariants = planSummaries(rec.Plan, &d)
 	} else if out.EndpointStatus != string(hosting.StatusFailed) {
 		// Not running (yet): after a restart, its instances are being
-		// launched again.
-		out.EndpointStatus = string(hosting.StatusCreating)
+		// launched again, and it keeps its status as SageMaker's do
+		// while instances are replaced.
 		out.ProductionVariants = planSummaries(rec.Plan, &hosting.EndpointDescription{})
 	}
-	if p := rec.Pending; p != nil && (out.EndpointStatus == string(hosting.StatusInService) || out.EndpointStatus == string(hosting.StatusCreating)) {
+	if p := rec.Pending; p != nil && slices.Contains([]string{string(hosting.StatusInService), string(hosting.StatusCreating), string(hosting.StatusUpdating)}, out.EndpointStatus) {
 		// The previous configuration serves (or, after a restart, is
 		// launched again) while the new one launches.
 		out.EndpointStatus = string(hosting.StatusUpdating)
@@ -355,8 +392,6 @@ func (s *Service) listEndpoints(ctx context.Context, req *api.Request, in *listE
 	es, next, err := list(ctx, s.Store, q, func(e *endpointSummary) endpointSummary {
 		if d, ok := m.describe(kindEndpoint.key(sc, e.EndpointName)); ok {
 			e.EndpointStatus = string(d.Status)
-		} else if e.EndpointStatus != string(hosting.StatusFailed) {
-			e.EndpointStatus = string(hosting.StatusCreating)
 		}
 		return *e
 	})
@@ -384,15 +419,22 @@ func (s *Service) updateWeightsAndCapacities(ctx context.Context, req *api.Reque
 	sc := scopeOf(req)
 	arn := kindEndpoint.arn(sc, in.EndpointName)
 	key := kindEndpoint.key(sc, in.EndpointName)
+	m := s.endpoints()
+	m.quotaMu.Lock()
+	defer m.quotaMu.Unlock()
 	current, _, err := get[endpointRecord](ctx, s.Store, kindEndpoint, sc, in.EndpointName)
 	if err != nil {
 		return nil, err
 	}
-	ep := s.endpoints().endpoint(key)
-	if ep == nil || ep.Describe().Status != hosting.StatusInService || current.Pending != nil {
-		return nil, api.Errorf(api.KindInvalid, `Cannot update in-progress endpoint "%s".`, arn)
+	if err := m.checkUpdatable(key, current, arn); err != nil {
+		return nil, err
+	}
+	ep := m.endpoint(key)
+	if ep == nil { // deleted meanwhile
+		return nil, kindEndpoint.notFound(arn)
 	}
 	updates := make([]hosting.VariantUpdate, 0, len(in.DesiredWeightsAndCapacities))
+	delta := map[string]int{}
 	for _, d := range in.DesiredWeightsAndCapacities {
 		if len(d.ServerlessUpdateConfig) > 0 {
 			return nil, api.Errorf(api.KindInvalid, "Variant %s: serverless variants are not supported by this server.", d.VariantName)
@@ -403,8 +445,16 @@ func (s *Service) updateWeightsAndCapacities(ctx context.Context, req *api.Reque
 		u := hosting.VariantUpdate{VariantName: d.VariantName, DesiredWeight: d.DesiredWeight}
 		if d.DesiredInstanceCount != nil {
 			u.DesiredInstanceCount = ptr(int(*d.DesiredInstanceCount))
+			for _, p := range current.Plan {
+				if p.VariantName == d.VariantName {
+					delta[p.InstanceType] += *u.DesiredInstanceCount - p.InstanceCount
+				}
+			}
 		}
 		updates = append(updates, u)
+	}
+	if err := s.checkQuota(ctx, sc, delta); err != nil {
+		return nil, err
 	}
 	if err := ep.SetWeightsAndCapacities(updates); err != nil {
 		return nil, hostingError(err)
@@ -461,6 +511,10 @@ func hostingError(err error) error {
 // RunEndpoints: the endpoints that run, by store key.
 type endpointManager struct {
 	initOnce sync.Once
+
+	// quotaMu serialises the operations that add instances, from their
+	// quota check (checkQuota) to their write.
+	quotaMu sync.Mutex
 
 	mu      sync.Mutex
 	running bool
@@ -715,7 +769,10 @@ func (m *endpointManager) run(ctx context.Context, key store.Key, l *liveEndpoin
 	}
 	defer os.RemoveAll(endpointDir(rt, key))
 	gen := 0
-	cur, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, rec.Plan, rec.Capture)
+	// An endpoint that was in service before a restart stays so while its
+	// instances launch again.
+	resumed := rec.EndpointStatus == string(hosting.StatusInService) || rec.EndpointStatus == string(hosting.StatusUpdating)
+	cur, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, rec.Plan, rec.Capture, resumed)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Warn("endpoint failed", "err", err)
@@ -792,8 +849,10 @@ func (m *endpointManager) record(key store.Key, status, reason string, d *hostin
 		if rec.Pending != nil && status == string(hosting.StatusInService) {
 			status = string(hosting.StatusUpdating) // the previous fleet serves meanwhile
 		}
+		if rec.EndpointStatus != status || rec.FailureReason != reason {
+			rec.LastModifiedTime = awstime.Timestamp{Time: at}
+		}
 		rec.EndpointStatus, rec.FailureReason = status, reason
-		rec.LastModifiedTime = awstime.Timestamp{Time: at}
 		if d != nil {
 			rec.ProductionVariants = planSummaries(rec.Plan, d)
 		}
@@ -807,8 +866,9 @@ func (m *endpointManager) record(key store.Key, status, reason string, d *hostin
 }
 
 // build prepares each variant's container in dir and returns the endpoint,
-// whose metrics go to owner's account and region (see metricsOwner).
-func (rt *hostingRuntime) build(ctx context.Context, dir, owner string, rec *endpointRecord) (*hosting.Endpoint, error) {
+// whose metrics go to owner's account and region (see metricsOwner);
+// resumed variants are in service from the start (hosting.VariantConfig).
+func (rt *hostingRuntime) build(ctx context.Context, dir, owner string, rec *endpointRecord, resumed bool) (*hosting.Endpoint, error) {
 	vcs := make([]hosting.VariantConfig, 0, len(rec.Plan))
 	for _, p := range rec.Plan {
 		it, err := rt.catalog.Lookup(p.InstanceType)
@@ -849,6 +909,7 @@ func (rt *hostingRuntime) build(ctx context.Context, dir, owner string, rec *end
 			Routing:       hosting.RoutingStrategy(p.Routing),
 			MultiModel:    multi,
 			WorkDir:       vdir,
+			InService:     resumed,
 		})
 	}
 	opts := rt.opts

@@ -33,6 +33,8 @@ type hostEnv struct {
 	opts hosting.Options
 	// clock, if set, is the server's clock (server.Config.Clock).
 	clock isclock.Clock
+	// quota, if set, is the instance quota (HostingOptions.InstanceQuota).
+	quota int
 	srv   *server.Server
 	url   string
 	sm    *sagemaker.Client
@@ -60,7 +62,7 @@ func (e *hostEnv) start() {
 	e.srv, e.url, e.stop = serveTest(e.t, e.ctx, server.Config{
 		DataDir: e.dir, CheckOutput: true, Version: "test",
 		Jobs:    sm.JobOptions{SampleModelCommand: []string{inferscaleBinary(e.t), "model-server"}},
-		Hosting: sm.HostingOptions{Endpoint: e.opts},
+		Hosting: sm.HostingOptions{Endpoint: e.opts, InstanceQuota: e.quota},
 		Clock:   e.clock,
 	})
 	cfg := e.awsConfig()
@@ -180,6 +182,11 @@ func TestEndpointConfigs(t *testing.T) {
 		aws.ToInt32(d.ProductionVariants[1].InitialInstanceCount) != 2 || aws.ToFloat32(d.ProductionVariants[1].InitialVariantWeight) != 3 {
 		t.Errorf("described %+v", d)
 	}
+	// A variant without a weight has 1.
+	if d, err := e.sm.DescribeEndpointConfig(ctx, &sagemaker.DescribeEndpointConfigInput{EndpointConfigName: aws.String("cfg-e")}); err != nil ||
+		d.ProductionVariants[0].InitialVariantWeight == nil || *d.ProductionVariants[0].InitialVariantWeight != 1 {
+		t.Errorf("cfg-e: %+v, %v: want InitialVariantWeight 1", d, err)
+	}
 	l, err := e.sm.ListEndpointConfigs(ctx, &sagemaker.ListEndpointConfigsInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -246,12 +253,26 @@ func TestEndpointLifecycle(t *testing.T) {
 
 	errTests := []struct {
 		name, endpoint, target, targetModel, body, code, msg string
+		edit                                                 func(*sagemakerruntime.InvokeEndpointInput)
 	}{
 		{name: "unknown endpoint", endpoint: "nope", body: `{"instances":[[1]]}`, code: "ValidationError", msg: "Endpoint nope of account " + account + " not found."},
 		{name: "target model of a single-model endpoint", endpoint: "Ep-1", targetModel: "model-a.tar.gz", body: `{"instances":[[1]]}`,
 			code: "ValidationError", msg: "Endpoint Ep-1 is not a multi-model endpoint and does not support target model header."},
 		{name: "unknown variant", endpoint: "Ep-1", target: "red", body: `{"instances":[[1]]}`, code: "ValidationError", msg: "Endpoint Ep-1 does not have target variant red"},
 		{name: "model rejects the payload", endpoint: "Ep-1", target: "green", body: `not json`, code: "ModelError", msg: "Received client error (4..."},
+		{name: "name in another case", endpoint: "ep-1", body: `{"instances":[[1]]}`, code: "ValidationError", msg: "Endpoint ep-1 of account " + account + " not found."},
+		{name: "inference component", endpoint: "Ep-1", body: `{"instances":[[1]]}`, code: "ValidationError",
+			msg:  "InferenceComponentName: endpoint Ep-1 cannot take it: inference components are not supported by this server.",
+			edit: func(in *sagemakerruntime.InvokeEndpointInput) { in.InferenceComponentName = aws.String("ic") }},
+		{name: "target container", endpoint: "Ep-1", body: `{"instances":[[1]]}`, code: "ValidationError",
+			msg:  "TargetContainerHostname: endpoint Ep-1 cannot take it: multi-container endpoints with direct invocation are not supported by this server.",
+			edit: func(in *sagemakerruntime.InvokeEndpointInput) { in.TargetContainerHostname = aws.String("c1") }},
+		{name: "session", endpoint: "Ep-1", body: `{"instances":[[1]]}`, code: "ValidationError",
+			msg:  "SessionId: endpoint Ep-1 cannot take it: stateful sessions are not supported by this server.",
+			edit: func(in *sagemakerruntime.InvokeEndpointInput) { in.SessionId = aws.String("NEW_SESSION") }},
+		{name: "explanations", endpoint: "Ep-1", body: `{"instances":[[1]]}`, code: "ValidationError",
+			msg:  "EnableExplanations: endpoint Ep-1 cannot take it: explainers (ExplainerConfig) are not supported by this server.",
+			edit: func(in *sagemakerruntime.InvokeEndpointInput) { in.EnableExplanations = aws.String("`true`") }},
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,6 +282,9 @@ func TestEndpointLifecycle(t *testing.T) {
 			}
 			if tt.targetModel != "" {
 				in.TargetModel = aws.String(tt.targetModel)
+			}
+			if tt.edit != nil {
+				tt.edit(in)
 			}
 			_, err := e.rt.InvokeEndpoint(ctx, in)
 			wantErr(t, err, tt.code, tt.msg)
@@ -306,12 +330,18 @@ func TestEndpointLifecycle(t *testing.T) {
 		t.Errorf("green has weight 0, yet invoked %v", counts)
 	}
 
-	// A restart stops the instances and launches them again.
+	// A restart stops the instances and launches them again; the endpoint
+	// stays InService meanwhile, and its CurrentInstanceCount tells how
+	// many are ready.
 	e.restart()
 	if ps := procsWithEnv(t, "INFERSCALE_TEST_MARKER="+marker); len(ps) != 0 {
 		t.Errorf("%d model servers left after the server stopped", len(ps))
 	}
 	e.waitInService("Ep-1")
+	waitFor(t, 20*time.Second, func() bool {
+		d, err := e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("Ep-1")})
+		return err == nil && aws.ToInt32(d.ProductionVariants[0].CurrentInstanceCount) == 2 && aws.ToInt32(d.ProductionVariants[1].CurrentInstanceCount) == 1
+	})
 	wantVariants(t, e, "Ep-1", map[string]int32{"blue": 2, "green": 1})
 	if counts := invokeN(t, e, "Ep-1", "green", 3); counts["green"] != 3 {
 		t.Errorf("after restart: invoked %v", counts)
@@ -422,12 +452,148 @@ func TestEndpointFails(t *testing.T) {
 	if d.EndpointStatus != types.EndpointStatusFailed || !strings.Contains(aws.ToString(d.FailureReason), "variant only") {
 		t.Errorf("status %s: %q", d.EndpointStatus, aws.ToString(d.FailureReason))
 	}
+	_, err = e.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String("broken"), Body: []byte(`{}`), ContentType: aws.String("application/json")})
+	wantErr(t, err, "ValidationError", "Endpoint broken of account "+account+" not found.")
 	_, err = e.sm.UpdateEndpointWeightsAndCapacities(ctx, &sagemaker.UpdateEndpointWeightsAndCapacitiesInput{
 		EndpointName:                aws.String("broken"),
 		DesiredWeightsAndCapacities: []types.DesiredWeightAndCapacity{{VariantName: aws.String("only"), DesiredInstanceCount: aws.Int32(2)}},
 	})
-	wantErr(t, err, "ValidationException", `Cannot update in-progress endpoint "`+arn("endpoint", "broken")+`".`)
+	wantErr(t, err, "ValidationException", `Cannot update failed endpoint "`+arn("endpoint", "broken")+`". Delete it and create it again.`)
+	_, err = e.sm.UpdateEndpoint(ctx, &sagemaker.UpdateEndpointInput{EndpointName: aws.String("broken"), EndpointConfigName: aws.String("broken")})
+	wantErr(t, err, "ValidationException", `Cannot update failed endpoint "`+arn("endpoint", "broken")+`". Delete it and create it again.`)
 	if _, err := e.sm.DeleteEndpoint(ctx, &sagemaker.DeleteEndpointInput{EndpointName: aws.String("broken")}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHostingRefusals: what endpoints here cannot do is refused with a
+// ValidationException that says so, rather than silently ignored.
+func TestHostingRefusals(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := e.ctx
+	single := &types.ContainerDefinition{Image: aws.String(sm.SampleModelImage)}
+	for name, spec := range map[string]*sagemaker.CreateModelInput{
+		"single":   {PrimaryContainer: single},
+		"pipeline": {Containers: []types.ContainerDefinition{*single, *single}},
+		"listed":   {Containers: []types.ContainerDefinition{*single}}, // one container, as a list
+	} {
+		spec.ModelName, spec.ExecutionRoleArn = aws.String(name), aws.String(role)
+		if _, err := e.sm.CreateModel(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const pipelineMsg = "Model pipeline has 2 Containers: inference pipelines (models with more than one container) are not supported by this server; " +
+		"host a model with one container (PrimaryContainer)."
+	config := func(name, model string, edit func(*sagemaker.CreateEndpointConfigInput)) error {
+		in := &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String(name), ProductionVariants: []types.ProductionVariant{variant("main", model, 1, 1)}}
+		if edit != nil {
+			edit(in)
+		}
+		_, err := e.sm.CreateEndpointConfig(ctx, in)
+		return err
+	}
+	wantErr(t, config("pipeline", "pipeline", nil), "ValidationException", pipelineMsg)
+	wantErr(t, config("async", "listed", func(in *sagemaker.CreateEndpointConfigInput) {
+		in.AsyncInferenceConfig = &types.AsyncInferenceConfig{OutputConfig: &types.AsyncInferenceOutputConfig{S3OutputPath: aws.String("s3://bucket/out")}}
+	}), "ValidationException", "AsyncInferenceConfig: asynchronous inference is not supported by this server; its endpoints serve InvokeEndpoint (real-time) only.")
+	for _, m := range []string{"single", "listed"} {
+		if err := config(m, m, nil); err != nil {
+			t.Errorf("config of model %s: %v", m, err)
+		}
+	}
+	// A model replaced by a pipeline after its config was created.
+	if _, err := e.sm.DeleteModel(ctx, &sagemaker.DeleteModelInput{ModelName: aws.String("single")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sm.CreateModel(ctx, &sagemaker.CreateModelInput{ModelName: aws.String("single"), ExecutionRoleArn: aws.String(role),
+		Containers: []types.ContainerDefinition{*single, *single}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("ep"), EndpointConfigName: aws.String("single")})
+	wantErr(t, err, "ValidationException", strings.Replace(pipelineMsg, "Model pipeline", "Model single", 1))
+
+	// DeploymentConfig, as UpdateEndpoint refuses it.
+	_, err = e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("ep"), EndpointConfigName: aws.String("listed"),
+		DeploymentConfig: &types.DeploymentConfig{RollingUpdatePolicy: &types.RollingUpdatePolicy{
+			MaximumBatchSize:      &types.CapacitySize{Type: types.CapacitySizeTypeInstanceCount, Value: aws.Int32(1)},
+			WaitIntervalInSeconds: aws.Int32(60),
+		}}})
+	wantErr(t, err, "ValidationException", "DeploymentConfig is not supported by this server: without it an update is blue/green, all at once.")
+}
+
+// TestRestartKeepsStatus: a restart relaunches the instances of every
+// endpoint without changing what DescribeEndpoint says of it: one that was
+// InService stays InService, with its LastModifiedTime, while its
+// instances launch (CurrentInstanceCount counts those ready); one that was
+// Creating resumes as Creating.
+func TestRestartKeepsStatus(t *testing.T) {
+	e := newHostEnv(t)
+	ctx := e.ctx
+	e.createModel("quick", map[string]string{"INFERSCALE_MODEL": "reference"})
+	e.createModel("slow", map[string]string{"INFERSCALE_MODEL": "reference", "INFERSCALE_SETUP_DELAY": "2s"})
+	for _, m := range []string{"quick", "slow"} {
+		if _, err := e.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
+			EndpointConfigName: aws.String(m), ProductionVariants: []types.ProductionVariant{variant("main", m, 1, 1)},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("served"), EndpointConfigName: aws.String("slow")}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitInService("served")
+	// The stored status, which a restart resumes from, follows within
+	// moments.
+	waitFor(t, 5*time.Second, func() bool {
+		l, err := e.sm.ListEndpoints(ctx, &sagemaker.ListEndpointsInput{StatusEquals: types.EndpointStatusInService})
+		return err == nil && len(l.Endpoints) == 1
+	})
+	before, err := e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("served")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("young"), EndpointConfigName: aws.String("slow")}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // LastModifiedTime has millisecond resolution
+	e.restart()
+	for name, want := range map[string]types.EndpointStatus{"served": types.EndpointStatusInService, "young": types.EndpointStatusCreating} {
+		d, err := e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.EndpointStatus != want {
+			t.Errorf("%s just after the restart: %s, want %s", name, d.EndpointStatus, want)
+		}
+		if name == "served" {
+			if n := aws.ToInt32(d.ProductionVariants[0].CurrentInstanceCount); n != 0 {
+				t.Errorf("%s: %d instances ready while the slow model sets up", name, n)
+			}
+			if !d.LastModifiedTime.Equal(*before.LastModifiedTime) {
+				t.Errorf("%s: LastModifiedTime %v, was %v", name, d.LastModifiedTime, before.LastModifiedTime)
+			}
+		}
+	}
+	// Invoking: an endpoint that is not in service does not exist for
+	// SageMaker Runtime; one in service without an instance ready is
+	// unavailable.
+	invoke := func(name string) error {
+		_, err := e.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{EndpointName: aws.String(name), Body: []byte(`{"instances":[[1]]}`), ContentType: aws.String("application/json")})
+		return err
+	}
+	wantErr(t, invoke("young"), "ValidationError", "Endpoint young of account "+account+" not found.")
+	wantErr(t, invoke("served"), "ServiceUnavailable", "")
+	l, err := e.sm.ListEndpoints(ctx, &sagemaker.ListEndpointsInput{StatusEquals: types.EndpointStatusInService})
+	if err != nil || len(l.Endpoints) != 1 || aws.ToString(l.Endpoints[0].EndpointName) != "served" {
+		t.Errorf("InService after the restart: %+v, %v", l, err)
+	}
+	e.waitInService("young")
+	waitFor(t, 20*time.Second, func() bool { return e.describe("served").current == 1 })
+	after, err := e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("served")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.EndpointStatus != types.EndpointStatusInService || !after.LastModifiedTime.Equal(*before.LastModifiedTime) {
+		t.Errorf("served once relaunched: %s, LastModifiedTime %v, was %v", after.EndpointStatus, after.LastModifiedTime, before.LastModifiedTime)
 	}
 }

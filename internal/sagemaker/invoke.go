@@ -3,6 +3,7 @@ package sagemaker
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/textproto"
@@ -16,6 +17,7 @@ import (
 	"github.com/inferscale/inferscale/internal/cloudwatch"
 	"github.com/inferscale/inferscale/internal/hosting"
 	"github.com/inferscale/inferscale/internal/metrics"
+	"github.com/inferscale/inferscale/internal/store"
 )
 
 // SageMaker Runtime: InvokeEndpoint, a REST-JSON operation
@@ -49,9 +51,13 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	m.mu.Lock()
 	rt := m.rt
 	m.mu.Unlock()
-	ep, capture := m.serving(kindEndpoint.key(scopeOf(req), name))
-	if ep == nil || rt == nil {
-		return api.Errorf(api.KindNotFound, "Endpoint %s of account %s not found.", name, req.Account)
+	key := kindEndpoint.key(scopeOf(req), name)
+	ep, capture := m.serving(key)
+	if ep == nil || rt == nil || ep.Name() != name { // the name's case must match here
+		return s.notServing(ctx, req, key, name)
+	}
+	if err := unsupportedHeaders(req.HTTP.Header, name); err != nil {
+		return err
 	}
 	if len(body) > hosting.MaxPayloadBytes {
 		// The router read up to its own, larger limit.
@@ -70,15 +76,65 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	}
 	resp, err := rt.gateway.Invoke(ctx, ep, in)
 	if err != nil {
+		var ue *hosting.ServiceUnavailableError
+		if errors.As(err, &ue) {
+			if st := ep.Describe().Status; st == hosting.StatusCreating || st == hosting.StatusFailed {
+				return endpointNotFound(req, name) // not in service: as SageMaker answers
+			}
+		}
 		return hostingError(err)
 	}
 	captured(capture, req, in, resp)
 	return resp.Write(w)
 }
 
+// endpointNotFound is SageMaker Runtime's answer for an endpoint that does
+// not exist or is not in service (Creating, Failed).
+func endpointNotFound(req *api.Request, name string) error {
+	return api.Errorf(api.KindNotFound, "Endpoint %s of account %s not found.", name, req.Account)
+}
+
+// notServing is the error of an invocation of the endpoint at key, called
+// name, which does not run: ServiceUnavailable if it is in service (after
+// a restart, its instances are launched again), else not found.
+func (s *Service) notServing(ctx context.Context, req *api.Request, key store.Key, name string) error {
+	r, err := s.Store.Get(ctx, key)
+	if err != nil {
+		return endpointNotFound(req, name)
+	}
+	rec, err := decode[endpointRecord](r)
+	if err != nil || rec.EndpointName != name ||
+		rec.EndpointStatus != string(hosting.StatusInService) && rec.EndpointStatus != string(hosting.StatusUpdating) {
+		return endpointNotFound(req, name)
+	}
+	return api.Errorf(api.KindUnavailable, "Endpoint %s has no instance in service yet.", name)
+}
+
+// unsupportedHeaders fails if an invocation asks for what endpoints here
+// do not have: inference components, direct invocation of one of several
+// containers, stateful sessions or explanations.
+func unsupportedHeaders(h http.Header, endpoint string) error {
+	for _, u := range [...]struct{ key, member, why string }{
+		{keyInferenceComponent, "InferenceComponentName", "inference components are not supported by this server"},
+		{keyTargetContainer, "TargetContainerHostname", "multi-container endpoints with direct invocation are not supported by this server"},
+		{keySessionID, "SessionId", "stateful sessions are not supported by this server"},
+		{keyExplanations, "EnableExplanations", "explainers (ExplainerConfig) are not supported by this server"},
+	} {
+		if len(h[u.key]) > 0 {
+			return api.Errorf(api.KindInvalid, "%s: endpoint %s cannot take it: %s.", u.member, endpoint, u.why)
+		}
+	}
+	return nil
+}
+
 // Canonical forms of the InvokeEndpoint headers, as http.Header keys them:
 // looked up directly rather than canonicalised per request.
 var (
+	keyInferenceComponent = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Inference-Component")
+	keyTargetContainer    = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Target-Container-Hostname")
+	keySessionID          = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Session-Id")
+	keyExplanations       = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Enable-Explanations")
+
 	keyCustomAttributes = textproto.CanonicalMIMEHeaderKey(hosting.HeaderCustomAttributes)
 	keyTargetVariant    = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetVariant)
 	keyTargetModel      = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetModel)

@@ -143,6 +143,9 @@ func newResource(k *kind, sc scope, name, arn string, created time.Time, doc any
 
 // create stores a new resource whose document is doc.
 func create(ctx context.Context, st *store.Store, k *kind, sc scope, name, arn string, created time.Time, doc any, tags []Tag) error {
+	if err := checkTagKeys(tags); err != nil {
+		return err
+	}
 	r, err := newResource(k, sc, name, arn, created, doc)
 	if err != nil {
 		return err

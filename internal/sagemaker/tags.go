@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 
 	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/store"
@@ -68,8 +69,22 @@ func ownARN(req *api.Request, arn string) error {
 	return nil
 }
 
+// checkTagKeys refuses keys with the prefix AWS reserves (aws:, in any
+// case).
+func checkTagKeys(tags []Tag) error {
+	for _, t := range tags {
+		if len(t.Key) >= 4 && strings.EqualFold(t.Key[:4], "aws:") {
+			return api.Errorf(api.KindInvalid, "Tag key %q: keys starting with 'aws:' are reserved for AWS use.", t.Key)
+		}
+	}
+	return nil
+}
+
 func (s *Service) addTags(ctx context.Context, req *api.Request, in *addTagsInput) (*addTagsOutput, error) {
 	if err := ownARN(req, in.ResourceArn); err != nil {
+		return nil, err
+	}
+	if err := checkTagKeys(in.Tags); err != nil {
 		return nil, err
 	}
 	if err := s.Store.AddTags(ctx, in.ResourceArn, toStoreTags(in.Tags), maxTags); err != nil {

@@ -109,6 +109,16 @@ func TestTags(t *testing.T) {
 				_, err := e.sm.ListTags(e.ctx, &sagemaker.ListTagsInput{ResourceArn: aws.String(arn("model", "nope"))})
 				return err
 			}, "ValidationException", "Resource does not exist"},
+			{"reserved prefix", func() error {
+				_, err := e.sm.AddTags(e.ctx, &sagemaker.AddTagsInput{ResourceArn: aws.String(resources["model"]), Tags: tagList("ok", "v", "AWS:owner", "me")})
+				return err
+			}, "ValidationException", `Tag key "AWS:owner": keys starting with 'aws:' are reserved for AWS use.`},
+			{"reserved prefix at creation", func() error {
+				in := createModelInput("reserved")
+				in.Tags = tagList("aws:cloudformation:stack-name", "s")
+				_, err := e.sm.CreateModel(e.ctx, in)
+				return err
+			}, "ValidationException", `Tag key "aws:cloudformation:stack-name": keys starting with 'aws:' are reserved for AWS use.`},
 			{"add to unknown ARN", func() error {
 				_, err := e.sm.AddTags(e.ctx, &sagemaker.AddTagsInput{ResourceArn: aws.String(arn("endpoint", "nope")), Tags: tagList("a", "b")})
 				return err

@@ -53,6 +53,10 @@ type updateEndpointInput struct {
 	RetainDeploymentConfig           *bool             `json:"RetainDeploymentConfig,omitempty"`
 }
 
+// errDeploymentConfig refuses a DeploymentConfig, in CreateEndpoint as in
+// UpdateEndpoint.
+var errDeploymentConfig = api.Errorf(api.KindInvalid, "DeploymentConfig is not supported by this server: without it an update is blue/green, all at once.")
+
 // updateTimeout bounds how long a new fleet may take to be in service.
 const updateTimeout = 30 * time.Minute
 
@@ -61,7 +65,7 @@ func (s *Service) updateEndpoint(ctx context.Context, req *api.Request, in *upda
 	arn := kindEndpoint.arn(sc, in.EndpointName)
 	key := kindEndpoint.key(sc, in.EndpointName)
 	if len(in.DeploymentConfig) > 0 {
-		return nil, api.Errorf(api.KindInvalid, "DeploymentConfig is not supported by this server: without it an update is blue/green, all at once.")
+		return nil, errDeploymentConfig
 	}
 	current, _, err := get[endpointRecord](ctx, s.Store, kindEndpoint, sc, in.EndpointName)
 	if err != nil {
@@ -101,15 +105,25 @@ func (s *Service) updateEndpoint(ctx context.Context, req *api.Request, in *upda
 		}
 	}
 	m := s.endpoints()
+	m.quotaMu.Lock()
+	defer m.quotaMu.Unlock()
+	if err := m.checkUpdatable(key, current, arn); err != nil {
+		return nil, err
+	}
+	// The new fleet runs beside the current one until it is in service.
+	delta := map[string]int{}
+	addUsage(delta, plan, 1)
+	if err := s.checkQuota(ctx, sc, delta); err != nil {
+		return nil, err
+	}
 	at := now(req).Truncate(time.Millisecond).UTC()
-	inProgress := api.Errorf(api.KindInvalid, `Cannot update in-progress endpoint "%s".`, arn)
 	_, err = s.Store.Mutate(ctx, key, func(r *store.Resource) error {
 		rec, err := decode[endpointRecord](*r)
 		if err != nil {
 			return err
 		}
-		if rec.Pending != nil || !m.inService(key) {
-			return inProgress
+		if err := m.checkUpdatable(key, rec, arn); err != nil {
+			return err
 		}
 		rec.Pending = &pendingUpdate{EndpointConfigName: cfg.EndpointConfigName, Plan: plan, Capture: capture, StartTime: awstime.Timestamp{Time: at}}
 		rec.EndpointStatus, rec.FailureReason = string(hosting.StatusUpdating), ""
@@ -129,10 +143,23 @@ func (s *Service) updateEndpoint(ctx context.Context, req *api.Request, in *upda
 	return &endpointArnOutput{EndpointArn: arn}, nil
 }
 
-// inService reports whether the endpoint at key runs and is in service.
-func (m *endpointManager) inService(key store.Key) bool {
+// checkUpdatable fails unless the endpoint at key, stored as rec, runs, is
+// in service and has no update in progress: UpdateEndpoint and
+// UpdateEndpointWeightsAndCapacities act on such endpoints only. A Failed
+// endpoint cannot be updated at all.
+func (m *endpointManager) checkUpdatable(key store.Key, rec *endpointRecord, arn string) error {
 	ep := m.endpoint(key)
-	return ep != nil && ep.Describe().Status == hosting.StatusInService
+	status := hosting.Status(rec.EndpointStatus)
+	if ep != nil {
+		status = ep.Describe().Status
+	}
+	switch {
+	case status == hosting.StatusFailed:
+		return api.Errorf(api.KindInvalid, `Cannot update failed endpoint "%s". Delete it and create it again.`, arn)
+	case ep == nil || status != hosting.StatusInService || rec.Pending != nil:
+		return api.Errorf(api.KindInvalid, `Cannot update in-progress endpoint "%s".`, arn)
+	}
+	return nil
 }
 
 // update tells the endpoint at key, if it runs, that an update waits.
@@ -162,11 +189,12 @@ type fleet struct {
 }
 
 // launch builds the fleet of plan in dir and starts running it, and its
-// data capture as capture says.
-func (rt *hostingRuntime) launch(ctx context.Context, dir, owner string, rec *endpointRecord, plan []variantPlan, capture *DataCaptureConfig) (*fleet, error) {
+// data capture as capture says; a resumed fleet is in service from the
+// start (see build).
+func (rt *hostingRuntime) launch(ctx context.Context, dir, owner string, rec *endpointRecord, plan []variantPlan, capture *DataCaptureConfig, resumed bool) (*fleet, error) {
 	r := *rec
 	r.Plan = plan
-	ep, err := rt.build(ctx, dir, owner, &r)
+	ep, err := rt.build(ctx, dir, owner, &r, resumed)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -209,7 +237,7 @@ func (m *endpointManager) applyUpdate(ctx context.Context, key store.Key, l *liv
 	}
 	p := rec.Pending
 	log.Info("endpoint update", "config", p.EndpointConfigName)
-	next, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, p.Plan, p.Capture)
+	next, err := rt.launch(ctx, generationDir(rt, key, gen), metricsOwner(key.Account, key.Region), rec, p.Plan, p.Capture, false)
 	if err == nil {
 		err = waitInService(ctx, next)
 		if err != nil {

@@ -48,5 +48,21 @@ func (c variantCapacity) SetCapacity(ctx context.Context, account, region, resou
 	if err != nil {
 		return err
 	}
-	return c.sm.SetVariantCapacity(ctx, account, region, v.Endpoint, v.Variant, desired, c.now())
+	err = c.sm.SetVariantCapacity(ctx, account, region, v.Endpoint, v.Variant, desired, c.now())
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		// SageMaker refused: a failed activity gives its message as the
+		// reason, as in AWS.
+		return &refusal{err: err, message: ae.Message}
+	}
+	return err
 }
+
+// refusal is an error of SageMaker's API that reads as its message alone.
+type refusal struct {
+	err     error
+	message string
+}
+
+func (r *refusal) Error() string { return r.message }
+func (r *refusal) Unwrap() error { return r.err }
