@@ -120,11 +120,18 @@ func (a *testAlarms) PutAlarm(_ context.Context, account, region string, spec cl
 func (a *testAlarms) DeleteAlarms(_ context.Context, account, region string, names ...string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	var missing []string
 	for _, n := range names {
 		k := alarmKey(account, region, n)
+		if _, ok := a.specs[k]; !ok {
+			missing = append(missing, n)
+		}
 		delete(a.specs, k)
 		delete(a.data, k)
 		delete(a.state, k)
+	}
+	if len(missing) > 0 { // as CloudWatch's DeleteAlarms
+		return fmt.Errorf("delete alarms %v: %w", missing, cloudwatch.ErrAlarmNotFound)
 	}
 	return nil
 }

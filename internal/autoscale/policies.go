@@ -10,6 +10,7 @@ import (
 
 	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/awstime"
+	"github.com/inferscale/inferscale/internal/cloudwatch"
 	"github.com/inferscale/inferscale/internal/store"
 )
 
@@ -430,12 +431,19 @@ func (s *Service) syncAlarms(ctx context.Context, t targetRef, p *ScalingPolicy,
 	return s.deleteAlarms(ctx, t, stale)
 }
 
+// deleteAlarms deletes alarms one by one; alarms that are already gone
+// (the user deleted them) are ignored, as AWS ignores them. One at a time,
+// because CloudWatch's DeleteAlarms deletes nothing when a name is
+// missing, so that a retry after an error finds no more gone than before.
 func (s *Service) deleteAlarms(ctx context.Context, t targetRef, names []string) error {
-	if len(names) == 0 || s.Alarms == nil {
+	if s.Alarms == nil {
 		return nil
 	}
-	if err := s.Alarms.DeleteAlarms(ctx, t.account, t.region, names...); err != nil {
-		return fmt.Errorf("delete alarms %v: %w", names, err)
+	for _, name := range names {
+		err := s.Alarms.DeleteAlarms(ctx, t.account, t.region, name)
+		if err != nil && !errors.Is(err, cloudwatch.ErrAlarmNotFound) {
+			return fmt.Errorf("delete alarm %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,138 @@
+package autoscale
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/inferscale/inferscale/internal/api"
+	"github.com/inferscale/inferscale/internal/cloudwatch"
+	"github.com/inferscale/inferscale/internal/metrics"
+	"net/http/httptest"
+)
+
+// cwEnv is Application Auto Scaling with the real CloudWatch service as
+// its alarms and alarm-action caller, both behind one router, driven by
+// real aws-sdk-go-v2 clients of both services.
+type cwEnv struct {
+	*apiEnv
+	cw       *cloudwatch.Service
+	cwClient *cw.Client
+}
+
+func newCWEnv(t *testing.T) *cwEnv {
+	t.Helper()
+	st := openStore(t, t.TempDir())
+	t.Cleanup(func() { st.Close() })
+	ms := metrics.New(metrics.Options{})
+	e := &cwEnv{apiEnv: &apiEnv{cap: newTestCapacity(), metrics: ms}}
+	e.cap.add(testAccount, testRegion, variantID, 1)
+	e.cw = &cloudwatch.Service{Store: st, Metrics: ms}
+	e.svc = &Service{Store: st, Capacity: e.cap, Alarms: e.cw, Metrics: ms, PollInterval: 5 * time.Millisecond}
+	e.cw.AddActionHandler(e.svc)
+	rt := &api.Router{}
+	a := e.svc.NewAPI()
+	a.CheckOutput = true
+	c := e.cw.NewAPI()
+	c.CheckOutput = true
+	for _, s := range []*api.Service{a, c} {
+		if err := rt.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(rt)
+	t.Cleanup(srv.Close)
+	cfg := aws.Config{
+		Region: testRegion,
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret", Source: "test"}, nil
+		}),
+		Retryer: func() aws.Retryer { return aws.NopRetryer{} },
+	}
+	e.client = aas.NewFromConfig(cfg, func(o *aas.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	e.cwClient = cw.NewFromConfig(cfg, func(o *cw.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	e.ctx = ctx
+	return e
+}
+
+// alarmExists reports whether CloudWatch has the alarm.
+func (e *cwEnv) alarmExists(t *testing.T, name string) bool {
+	t.Helper()
+	out, err := e.cwClient.DescribeAlarms(e.ctx, &cw.DescribeAlarmsInput{AlarmNames: []string{name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(out.MetricAlarms) == 1
+}
+
+// A target-tracking policy whose alarm the user deleted is deleted (and
+// so is the target of such a policy), its other alarm with it: alarms that
+// are already gone are ignored, as AWS ignores them.
+func TestDeleteWithAlarmGone(t *testing.T) {
+	e := newCWEnv(t)
+	e.register(t, variantID, 1, 4)
+	policy := func(name string) (high, low string) {
+		t.Helper()
+		out, err := e.client.PutScalingPolicy(e.ctx, invocationsPolicy(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range out.Alarms {
+			if isHighAlarm(aws.ToString(a.AlarmName)) {
+				high = aws.ToString(a.AlarmName)
+			} else {
+				low = aws.ToString(a.AlarmName)
+			}
+		}
+		if high == "" || low == "" || !e.alarmExists(t, high) || !e.alarmExists(t, low) {
+			t.Fatalf("policy %s: alarms %+v", name, out.Alarms)
+		}
+		return high, low
+	}
+	userDeletes := func(name string) {
+		t.Helper()
+		if _, err := e.cwClient.DeleteAlarms(e.ctx, &cw.DeleteAlarmsInput{AlarmNames: []string{name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	high, low := policy("p1")
+	userDeletes(high)
+	if _, err := e.client.DeleteScalingPolicy(e.ctx, &aas.DeleteScalingPolicyInput{PolicyName: aws.String("p1"),
+		ServiceNamespace: types.ServiceNamespaceSagemaker, ResourceId: aws.String(variantID),
+		ScalableDimension: types.ScalableDimensionSageMakerVariantDesiredInstanceCount}); err != nil {
+		t.Fatalf("DeleteScalingPolicy with its high alarm gone: %v", err)
+	}
+	if e.alarmExists(t, low) {
+		t.Errorf("the low alarm %s outlived its policy", low)
+	}
+
+	// Deregistering: one policy lost its low alarm, another is intact.
+	_, low2 := policy("p2")
+	high3, low3 := policy("p3")
+	userDeletes(low2)
+	if _, err := e.client.DeregisterScalableTarget(e.ctx, &aas.DeregisterScalableTargetInput{
+		ServiceNamespace: types.ServiceNamespaceSagemaker, ResourceId: aws.String(variantID),
+		ScalableDimension: types.ScalableDimensionSageMakerVariantDesiredInstanceCount}); err != nil {
+		t.Fatalf("DeregisterScalableTarget with an alarm gone: %v", err)
+	}
+	for _, n := range []string{high3, low3} {
+		if e.alarmExists(t, n) {
+			t.Errorf("alarm %s outlived its target", n)
+		}
+	}
+	ps, err := e.client.DescribeScalingPolicies(e.ctx, &aas.DescribeScalingPoliciesInput{ServiceNamespace: types.ServiceNamespaceSagemaker})
+	if err != nil || len(ps.ScalingPolicies) != 0 {
+		t.Errorf("policies after deregistering: %+v, %v", ps, err)
+	}
+}
+
+var _ = cwtypes.StateValueAlarm
