@@ -136,3 +136,65 @@ func TestDeleteWithAlarmGone(t *testing.T) {
 }
 
 var _ = cwtypes.StateValueAlarm
+
+// stepPolicy puts a step scaling policy that adds one instance when its
+// alarm's metric is at or above the threshold and returns its ARN.
+func (e *cwEnv) stepPolicy(t *testing.T, name string) string {
+	t.Helper()
+	out, err := e.client.PutScalingPolicy(e.ctx, &aas.PutScalingPolicyInput{
+		PolicyName: aws.String(name), ServiceNamespace: types.ServiceNamespaceSagemaker, ResourceId: aws.String(variantID),
+		ScalableDimension: types.ScalableDimensionSageMakerVariantDesiredInstanceCount, PolicyType: types.PolicyTypeStepScaling,
+		StepScalingPolicyConfiguration: &types.StepScalingPolicyConfiguration{
+			AdjustmentType: types.AdjustmentTypeChangeInCapacity, Cooldown: aws.Int32(60),
+			StepAdjustments: []types.StepAdjustment{{MetricIntervalLowerBound: aws.Float64(0), ScalingAdjustment: aws.Int32(1)}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.PolicyARN)
+}
+
+// userAlarm puts an alarm on the variant's invocations, above 100, whose
+// action is arn.
+func (e *cwEnv) userAlarm(t *testing.T, name, arn string) {
+	t.Helper()
+	if _, err := e.cwClient.PutMetricAlarm(e.ctx, &cw.PutMetricAlarmInput{
+		AlarmName: aws.String(name), Namespace: aws.String("AWS/SageMaker"), MetricName: aws.String("Invocations"),
+		Dimensions: []cwtypes.Dimension{{Name: aws.String("EndpointName"), Value: aws.String("my-endpoint")},
+			{Name: aws.String("VariantName"), Value: aws.String("my-variant")}},
+		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(100),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold, AlarmActions: []string{arn},
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SetAlarmState to ALARM runs a step policy named in the alarm's actions,
+// as an evaluated state change does: a scaling activity, and an Action
+// item in the alarm's history.
+func TestSetAlarmStateRunsStepPolicy(t *testing.T) {
+	e := newCWEnv(t)
+	stop := run(t, e.svc, nil)
+	defer stop()
+	e.register(t, variantID, 1, 4)
+	arn := e.stepPolicy(t, "step-out")
+	e.userAlarm(t, "busy", arn)
+	if _, err := e.cwClient.SetAlarmState(e.ctx, &cw.SetAlarmStateInput{AlarmName: aws.String("busy"),
+		StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("testing the policy")}); err != nil {
+		t.Fatal(err)
+	}
+	acts := waitActivities(t, e.apiEnv, func(as []types.ScalingActivity) bool { return len(as) > 0 })
+	if a := acts[0]; aws.ToString(a.Description) != "Setting desired instance count to 2." ||
+		aws.ToString(a.Cause) != "monitor alarm busy in state ALARM triggered policy step-out" {
+		t.Errorf("activity %+v", a)
+	}
+	h, err := e.cwClient.DescribeAlarmHistory(e.ctx, &cw.DescribeAlarmHistoryInput{AlarmName: aws.String("busy"),
+		HistoryItemType: cwtypes.HistoryItemTypeAction})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.AlarmHistoryItems) != 1 || aws.ToString(h.AlarmHistoryItems[0].HistorySummary) != "Successfully executed action "+arn {
+		t.Errorf("action history %+v", h.AlarmHistoryItems)
+	}
+}
