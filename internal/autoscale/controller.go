@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -499,12 +498,6 @@ func (l *targetLoop) onAlarm(ctx context.Context, call alarmCall) error {
 		return err
 	}
 	t := l.ref(d)
-	if p.PolicyType == PolicyStep && ev.AlarmName != "" && !slices.ContainsFunc(p.Alarms, func(a Alarm) bool { return a.AlarmName == ev.AlarmName }) {
-		// DescribeScalingPolicies lists the alarms that invoke a step policy.
-		if err := l.recordStepAlarm(ctx, t, p.PolicyName, Alarm{AlarmName: ev.AlarmName, AlarmARN: ev.AlarmARN}); err != nil {
-			return err
-		}
-	}
 	if p.PolicyType == PolicyTargetTracking {
 		if d, err = l.mutate(ctx, func(d *targetDoc) {
 			d.State.Readings = ObserveAlarm(d.State.Readings, p, ev, now)
@@ -599,26 +592,6 @@ func deref(p *int32) int32 {
 		return -1
 	}
 	return *p
-}
-
-// recordStepAlarm adds an alarm that invoked a step policy to its Alarms.
-func (l *targetLoop) recordStepAlarm(ctx context.Context, t targetRef, policy string, a Alarm) error {
-	_, err := l.c.s.Store.Mutate(ctx, l.c.s.childKey(t, kindPolicy, policy), func(r *store.Resource) error {
-		p, err := decodeDoc[ScalingPolicy](*r)
-		if err != nil {
-			return err
-		}
-		if slices.ContainsFunc(p.Alarms, func(x Alarm) bool { return x.AlarmName == a.AlarmName }) {
-			return nil
-		}
-		p.Alarms = append(p.Alarms, a)
-		r.Doc, err = encodeDoc(p)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // deleted meanwhile
-	}
-	return err
 }
 
 // alarmPeriod is the period of a target-tracking policy's alarm.

@@ -2,6 +2,8 @@ package autoscale
 
 import (
 	"context"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +16,6 @@ import (
 	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/cloudwatch"
 	"github.com/inferscale/inferscale/internal/metrics"
-	"net/http/httptest"
 )
 
 // cwEnv is Application Auto Scaling with the real CloudWatch service as
@@ -135,8 +136,6 @@ func TestDeleteWithAlarmGone(t *testing.T) {
 	}
 }
 
-var _ = cwtypes.StateValueAlarm
-
 // stepPolicy puts a step scaling policy that adds one instance when its
 // alarm's metric is at or above the threshold and returns its ARN.
 func (e *cwEnv) stepPolicy(t *testing.T, name string) string {
@@ -196,5 +195,48 @@ func TestSetAlarmStateRunsStepPolicy(t *testing.T) {
 	}
 	if len(h.AlarmHistoryItems) != 1 || aws.ToString(h.AlarmHistoryItems[0].HistorySummary) != "Successfully executed action "+arn {
 		t.Errorf("action history %+v", h.AlarmHistoryItems)
+	}
+}
+
+// A step policy's Alarms are every alarm whose actions call it, whether or
+// not it has been in ALARM, as AWS lists them.
+func TestStepPolicyAlarms(t *testing.T) {
+	e := newCWEnv(t)
+	e.register(t, variantID, 1, 4)
+	arn := e.stepPolicy(t, "step-out")
+	e.userAlarm(t, "busy", arn)
+	e.userAlarm(t, "also-busy", arn)
+	if _, err := e.client.PutScalingPolicy(e.ctx, invocationsPolicy("tt")); err != nil {
+		t.Fatal(err)
+	}
+	alarms := func() map[string]string {
+		t.Helper()
+		out, err := e.client.DescribeScalingPolicies(e.ctx, &aas.DescribeScalingPoliciesInput{
+			ServiceNamespace: types.ServiceNamespaceSagemaker, PolicyNames: []string{"step-out", "tt"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, p := range out.ScalingPolicies {
+			var names []string
+			for _, a := range p.Alarms {
+				if want := "arn:aws:cloudwatch:" + testRegion + ":" + testAccount + ":alarm:" + aws.ToString(a.AlarmName); aws.ToString(a.AlarmARN) != want {
+					t.Errorf("alarm ARN %s, want %s", aws.ToString(a.AlarmARN), want)
+				}
+				names = append(names, aws.ToString(a.AlarmName))
+			}
+			got[aws.ToString(p.PolicyName)] = strings.Join(names, ",")
+		}
+		return got
+	}
+	got := alarms()
+	if got["step-out"] != "also-busy,busy" || !strings.Contains(got["tt"], "-AlarmHigh-") || !strings.Contains(got["tt"], "-AlarmLow-") {
+		t.Errorf("policy alarms %v", got)
+	}
+	if _, err := e.cwClient.DeleteAlarms(e.ctx, &cw.DeleteAlarmsInput{AlarmNames: []string{"busy"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := alarms(); got["step-out"] != "also-busy" {
+		t.Errorf("after deleting alarm busy: %v", got)
 	}
 }

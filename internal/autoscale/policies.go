@@ -190,9 +190,6 @@ func buildPolicy(t targetRef, in *putPolicyInput, old *ScalingPolicy) (ScalingPo
 			return p, err
 		}
 		p.StepScalingPolicyConfiguration = &merged
-		if same {
-			p.Alarms = old.Alarms // the alarms that invoked it
-		}
 	case PolicyPredictive:
 		cfg := in.PredictiveScalingPolicyConfiguration
 		if cfg == nil && same {
@@ -492,7 +489,37 @@ func (s *Service) describeScalingPolicies(ctx context.Context, req *api.Request,
 	if err != nil {
 		return nil, err
 	}
-	return &describePoliciesOutput{ScalingPolicies: append([]ScalingPolicy{}, page...), NextToken: next}, nil
+	page = append([]ScalingPolicy{}, page...)
+	if err := s.stepAlarms(ctx, req.Account, req.Region, page); err != nil {
+		return nil, err
+	}
+	return &describePoliciesOutput{ScalingPolicies: page, NextToken: next}, nil
+}
+
+// stepAlarms sets the Alarms of the step policies among ps: every alarm
+// whose actions call the policy, as AWS lists them (a target-tracking
+// policy's are the two it created).
+func (s *Service) stepAlarms(ctx context.Context, account, region string, ps []ScalingPolicy) error {
+	var arns []string
+	for i := range ps {
+		if ps[i].PolicyType == PolicyStep {
+			ps[i].Alarms = nil
+			arns = append(arns, ps[i].PolicyARN)
+		}
+	}
+	if len(arns) == 0 || s.Alarms == nil {
+		return nil
+	}
+	byARN, err := s.Alarms.AlarmsWithActions(ctx, account, region, arns...)
+	if err != nil {
+		return fmt.Errorf("find the alarms of step scaling policies: %w", err)
+	}
+	for i := range ps {
+		for _, a := range byARN[ps[i].PolicyARN] {
+			ps[i].Alarms = append(ps[i].Alarms, Alarm{AlarmName: a.AlarmName, AlarmARN: a.AlarmArn})
+		}
+	}
+	return nil
 }
 
 // deleteScalingPolicy deletes a policy and the alarms it created.
