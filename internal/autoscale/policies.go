@@ -485,7 +485,7 @@ func (s *Service) describeScalingPolicies(ctx context.Context, req *api.Request,
 		}
 		ps = append(ps, *p)
 	}
-	page, next, err := pageOf(ps, func(p ScalingPolicy) string { return p.ResourceId + "|" + p.PolicyName }, in.NextToken, limit)
+	page, next, err := pageOf(kindPolicy, ps, func(p ScalingPolicy) string { return p.ResourceId + "|" + p.PolicyName }, in.NextToken, limit)
 	if err != nil {
 		return nil, err
 	}

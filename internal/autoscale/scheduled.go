@@ -191,7 +191,7 @@ func (s *Service) describeScheduledActions(ctx context.Context, req *api.Request
 		}
 		as = append(as, a.ScheduledAction)
 	}
-	page, next, err := pageOf(as, func(a ScheduledAction) string { return a.ResourceId + "|" + a.ScheduledActionName }, in.NextToken, limit)
+	page, next, err := pageOf(kindScheduled, as, func(a ScheduledAction) string { return a.ResourceId + "|" + a.ScheduledActionName }, in.NextToken, limit)
 	if err != nil {
 		return nil, err
 	}

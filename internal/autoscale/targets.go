@@ -206,7 +206,7 @@ func (s *Service) describeScalableTargets(ctx context.Context, req *api.Request,
 		}
 		targets = append(targets, d.ScalableTarget)
 	}
-	page, next, err := pageOf(targets, func(t ScalableTarget) string { return t.ResourceId }, in.NextToken, limit)
+	page, next, err := pageOf(kindTarget, targets, func(t ScalableTarget) string { return t.ResourceId }, in.NextToken, limit)
 	if err != nil {
 		return nil, err
 	}

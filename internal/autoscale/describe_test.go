@@ -1,0 +1,102 @@
+package autoscale
+
+import (
+	"encoding/base64"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+)
+
+// describeOp is one of the four Describe operations, called with the
+// members they share; it returns how many items it listed and its
+// NextToken.
+type describeOp struct {
+	name string
+	call func(e *apiEnv, ns types.ServiceNamespace, resourceID *string, dim types.ScalableDimension, max *int32, token *string) (int, *string, error)
+}
+
+var describeOps = []describeOp{
+	{"DescribeScalableTargets", func(e *apiEnv, ns types.ServiceNamespace, id *string, dim types.ScalableDimension, max *int32, token *string) (int, *string, error) {
+		in := &aas.DescribeScalableTargetsInput{ServiceNamespace: ns, ScalableDimension: dim, MaxResults: max, NextToken: token}
+		if id != nil {
+			in.ResourceIds = []string{*id}
+		}
+		out, err := e.client.DescribeScalableTargets(e.ctx, in)
+		if err != nil {
+			return 0, nil, err
+		}
+		return len(out.ScalableTargets), out.NextToken, nil
+	}},
+	{"DescribeScalingPolicies", func(e *apiEnv, ns types.ServiceNamespace, id *string, dim types.ScalableDimension, max *int32, token *string) (int, *string, error) {
+		out, err := e.client.DescribeScalingPolicies(e.ctx, &aas.DescribeScalingPoliciesInput{ServiceNamespace: ns, ResourceId: id,
+			ScalableDimension: dim, MaxResults: max, NextToken: token})
+		if err != nil {
+			return 0, nil, err
+		}
+		return len(out.ScalingPolicies), out.NextToken, nil
+	}},
+	{"DescribeScalingActivities", func(e *apiEnv, ns types.ServiceNamespace, id *string, dim types.ScalableDimension, max *int32, token *string) (int, *string, error) {
+		out, err := e.client.DescribeScalingActivities(e.ctx, &aas.DescribeScalingActivitiesInput{ServiceNamespace: ns, ResourceId: id,
+			ScalableDimension: dim, MaxResults: max, NextToken: token, IncludeNotScaledActivities: aws.Bool(true)})
+		if err != nil {
+			return 0, nil, err
+		}
+		return len(out.ScalingActivities), out.NextToken, nil
+	}},
+	{"DescribeScheduledActions", func(e *apiEnv, ns types.ServiceNamespace, id *string, dim types.ScalableDimension, max *int32, token *string) (int, *string, error) {
+		out, err := e.client.DescribeScheduledActions(e.ctx, &aas.DescribeScheduledActionsInput{ServiceNamespace: ns, ResourceId: id,
+			ScalableDimension: dim, MaxResults: max, NextToken: token})
+		if err != nil {
+			return 0, nil, err
+		}
+		return len(out.ScheduledActions), out.NextToken, nil
+	}},
+}
+
+// Every Describe operation answers a NextToken it did not issue (garbage,
+// base64 of anything, another operation's token) with
+// InvalidNextTokenException, and pages with its own.
+func TestDescribeNextToken(t *testing.T) {
+	e := newAPIEnv(t)
+	e.register(t, variantID, 1, 8)
+	sagemaker := types.ServiceNamespaceSagemaker
+	for i := range 2 {
+		name := fmt.Sprintf("p%d", i)
+		if _, err := e.client.PutScalingPolicy(e.ctx, invocationsPolicy(name)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.client.PutScheduledAction(e.ctx, &aas.PutScheduledActionInput{ServiceNamespace: sagemaker,
+			ResourceId: aws.String(variantID), ScalableDimension: types.ScalableDimensionSageMakerVariantDesiredInstanceCount,
+			ScheduledActionName: aws.String(name), Schedule: aws.String("rate(1 day)"),
+			ScalableTargetAction: &types.ScalableTargetAction{MinCapacity: aws.Int32(1)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, policyToken, err := describeOps[1].call(e, sagemaker, nil, "", aws.Int32(1), nil)
+	if err != nil || policyToken == nil {
+		t.Fatalf("first page of policies: token %v, %v", policyToken, err)
+	}
+	if n, next, err := describeOps[1].call(e, sagemaker, nil, "", aws.Int32(1), policyToken); err != nil || n != 1 || next != nil {
+		t.Errorf("second page of policies: %d, %v, %v", n, next, err)
+	}
+	_, schedToken, err := describeOps[3].call(e, sagemaker, nil, "", aws.Int32(1), nil)
+	if err != nil || schedToken == nil {
+		t.Fatalf("first page of scheduled actions: token %v, %v", schedToken, err)
+	}
+	bad := []string{"garbage", base64.RawURLEncoding.EncodeToString([]byte("not-a-token")), "!!"}
+	for _, op := range describeOps {
+		tokens := append([]string{}, bad...)
+		if op.name != "DescribeScalingPolicies" {
+			tokens = append(tokens, *policyToken)
+		} else {
+			tokens = append(tokens, *schedToken)
+		}
+		for _, tok := range tokens {
+			_, _, err := op.call(e, sagemaker, nil, "", nil, aws.String(tok))
+			t.Run(op.name+"/"+tok, func(t *testing.T) { wantAPIError(t, err, "InvalidNextTokenException", "The NextToken is not valid.") })
+		}
+	}
+}
