@@ -4,10 +4,13 @@ import (
 	"encoding/base64"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+
+	"github.com/inferscale/inferscale/internal/cloudwatch"
 )
 
 // describeOp is one of the four Describe operations, called with the
@@ -97,6 +100,57 @@ func TestDescribeNextToken(t *testing.T) {
 		for _, tok := range tokens {
 			_, _, err := op.call(e, sagemaker, nil, "", nil, aws.String(tok))
 			t.Run(op.name+"/"+tok, func(t *testing.T) { wantAPIError(t, err, "InvalidNextTokenException", "The NextToken is not valid.") })
+		}
+	}
+}
+
+// With the endpoint deleted while its variant is registered, a scheduled
+// action and an alarm that try to scale record Failed activities naming
+// the reason, as AWS words them.
+func TestFailedScalingActivities(t *testing.T) {
+	e := newAPIEnv(t)
+	stop := run(t, e.svc, nil)
+	defer stop()
+	e.register(t, variantID, 1, 8)
+	out, err := e.client.PutScalingPolicy(e.ctx, &aas.PutScalingPolicyInput{
+		PolicyName: aws.String("step-out"), ServiceNamespace: types.ServiceNamespaceSagemaker, ResourceId: aws.String(variantID),
+		ScalableDimension: types.ScalableDimensionSageMakerVariantDesiredInstanceCount, PolicyType: types.PolicyTypeStepScaling,
+		StepScalingPolicyConfiguration: &types.StepScalingPolicyConfiguration{AdjustmentType: types.AdjustmentTypeChangeInCapacity,
+			StepAdjustments: []types.StepAdjustment{{MetricIntervalLowerBound: aws.Float64(0), ScalingAdjustment: aws.Int32(1)}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cap.remove(testAccount, testRegion, variantID)
+
+	ev := cloudwatch.AlarmEvent{Account: testAccount, Region: testRegion, AlarmName: "busy", State: cloudwatch.StateAlarm,
+		Changed: true, Threshold: 100, Datapoints: []float64{150}}
+	if err := e.svc.Handle(e.ctx, aws.ToString(out.PolicyARN), ev); err == nil {
+		t.Error("Handle succeeded on a deleted endpoint")
+	}
+	// The same breach a minute later is not recorded again.
+	_ = e.svc.Handle(e.ctx, aws.ToString(out.PolicyARN), ev)
+	at := time.Now().UTC().Add(1500 * time.Millisecond).Truncate(time.Second).Add(time.Second)
+	if _, err := e.client.PutScheduledAction(e.ctx, &aas.PutScheduledActionInput{ServiceNamespace: types.ServiceNamespaceSagemaker,
+		ResourceId: aws.String(variantID), ScalableDimension: types.ScalableDimensionSageMakerVariantDesiredInstanceCount,
+		ScheduledActionName: aws.String("morning"), Schedule: aws.String("at(" + at.Format("2006-01-02T15:04:05") + ")"),
+		ScalableTargetAction: &types.ScalableTargetAction{MinCapacity: aws.Int32(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	acts := waitActivities(t, e, func(as []types.ScalingActivity) bool { return len(as) >= 2 })
+	const gone = "Reason: The SageMaker endpoint variant " + variantID + " does not exist."
+	want := []struct{ desc, cause, msg string }{
+		{"Setting min capacity to 2", "scheduled action name morning was triggered", "Failed to set min capacity to 2. " + gone},
+		{"Setting desired instance count.", "monitor alarm busy in state ALARM triggered policy step-out", "Failed to set desired instance count. " + gone},
+	}
+	if len(acts) != len(want) {
+		t.Fatalf("activities %+v", acts)
+	}
+	for i, w := range want {
+		a := acts[i]
+		if a.StatusCode != types.ScalingActivityStatusCodeFailed || aws.ToString(a.Description) != w.desc ||
+			aws.ToString(a.Cause) != w.cause || aws.ToString(a.StatusMessage) != w.msg || a.EndTime == nil {
+			t.Errorf("activity %d: %s %q %q %q", i, a.StatusCode, aws.ToString(a.Description), aws.ToString(a.Cause), aws.ToString(a.StatusMessage))
 		}
 	}
 }

@@ -290,3 +290,10 @@ func run(t testing.TB, s *Service, clock Clock) (stop func()) {
 		}
 	}
 }
+
+// remove deletes a variant, as deleting its endpoint does.
+func (c *testCapacity) remove(account, region, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.variants, capKey(account, region, id))
+}
