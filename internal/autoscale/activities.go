@@ -16,7 +16,7 @@ type describeActivitiesInput struct {
 	ServiceNamespace           string `json:"ServiceNamespace"`
 	ResourceId                 string `json:"ResourceId,omitempty"`
 	ScalableDimension          string `json:"ScalableDimension,omitempty"`
-	MaxResults                 int32  `json:"MaxResults,omitempty"`
+	MaxResults                 *int32 `json:"MaxResults,omitempty"`
 	NextToken                  string `json:"NextToken,omitempty"`
 	IncludeNotScaledActivities bool   `json:"IncludeNotScaledActivities,omitempty"`
 }
@@ -29,13 +29,16 @@ type describeActivitiesOutput struct {
 // describeScalingActivities lists activities newest first; not-scaled ones
 // only when asked for.
 func (s *Service) describeScalingActivities(ctx context.Context, req *api.Request, in *describeActivitiesInput) (*describeActivitiesOutput, error) {
-	parent, err := describeFilter(in.ServiceNamespace, in.ResourceId, in.ScalableDimension)
+	parent, selects, err := describeFilter(in.ServiceNamespace, in.ResourceId, in.ScalableDimension)
 	if err != nil {
 		return nil, err
 	}
 	limit, err := maxResults(in.MaxResults, 50)
 	if err != nil {
 		return nil, err
+	}
+	if !selects {
+		return &describeActivitiesOutput{ScalingActivities: []ScalingActivity{}}, nil
 	}
 	q := store.Query{
 		Account: req.Account, Region: req.Region, Kind: kindActivity, Parent: parent,

@@ -154,3 +154,34 @@ func TestFailedScalingActivities(t *testing.T) {
 		}
 	}
 }
+
+// The rules the four Describe operations share: other namespaces list
+// nothing (Register still refuses them); a scalable dimension needs a
+// resource ID; MaxResults 0 is out of range, as -1 is.
+func TestDescribeScope(t *testing.T) {
+	e := newAPIEnv(t)
+	e.register(t, variantID, 1, 8)
+	dim := types.ScalableDimensionSageMakerVariantDesiredInstanceCount
+	id := aws.String(variantID)
+	for _, op := range describeOps {
+		t.Run(op.name, func(t *testing.T) {
+			for _, ns := range []types.ServiceNamespace{types.ServiceNamespaceEcs, types.ServiceNamespaceDynamodb} {
+				if n, next, err := op.call(e, ns, nil, "", nil, nil); err != nil || n != 0 || next != nil {
+					t.Errorf("namespace %s: %d, %v, %v; want an empty list", ns, n, next, err)
+				}
+			}
+			if _, _, err := op.call(e, types.ServiceNamespaceEcs, aws.String("service/c/s"), types.ScalableDimensionECSServiceDesiredCount, nil, nil); err != nil {
+				t.Errorf("ecs service: %v", err)
+			}
+			_, _, err := op.call(e, types.ServiceNamespaceSagemaker, nil, dim, nil, nil)
+			wantAPIError(t, err, "ValidationException", "If you specify a scalable dimension, you must also specify a resource ID.")
+			for _, max := range []int32{0, -1} {
+				_, _, err := op.call(e, types.ServiceNamespaceSagemaker, nil, "", aws.Int32(max), nil)
+				wantAPIError(t, err, "ValidationException", fmt.Sprintf("Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and", max))
+			}
+			if _, _, err := op.call(e, types.ServiceNamespaceSagemaker, id, dim, aws.Int32(1), nil); err != nil {
+				t.Errorf("MaxResults 1: %v", err)
+			}
+		})
+	}
+}

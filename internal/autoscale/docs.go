@@ -250,13 +250,15 @@ func decodePageToken(s string) (pageToken, error) {
 	return t, nil
 }
 
-// maxResults validates MaxResults against an operation's range.
-func maxResults(n int32, max int) (int, error) {
-	if n == 0 {
+// maxResults validates MaxResults against an operation's range; absent
+// is the maximum. MaxResults has no range in the API model (the service
+// checks it), so 0 reaches here and is out of range, as -1 is.
+func maxResults(n *int32, max int) (int, error) {
+	if n == nil {
 		return max, nil
 	}
-	if n < 1 || int(n) > max {
-		return 0, api.Errorf(api.KindInvalid, "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", n, max)
+	if *n < 1 || int(*n) > max {
+		return 0, api.Errorf(api.KindInvalid, "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", *n, max)
 	}
-	return int(n), nil
+	return int(*n), nil
 }

@@ -35,7 +35,7 @@ type describePoliciesInput struct {
 	ServiceNamespace  string   `json:"ServiceNamespace"`
 	ResourceId        string   `json:"ResourceId,omitempty"`
 	ScalableDimension string   `json:"ScalableDimension,omitempty"`
-	MaxResults        int32    `json:"MaxResults,omitempty"`
+	MaxResults        *int32   `json:"MaxResults,omitempty"`
 	NextToken         string   `json:"NextToken,omitempty"`
 }
 
@@ -461,13 +461,16 @@ func (s *Service) deleteManagedAlarms(ctx context.Context, t targetRef, p Scalin
 
 // describeScalingPolicies lists policies by resource ID and name.
 func (s *Service) describeScalingPolicies(ctx context.Context, req *api.Request, in *describePoliciesInput) (*describePoliciesOutput, error) {
-	parent, err := describeFilter(in.ServiceNamespace, in.ResourceId, in.ScalableDimension)
+	parent, selects, err := describeFilter(in.ServiceNamespace, in.ResourceId, in.ScalableDimension)
 	if err != nil {
 		return nil, err
 	}
 	limit, err := maxResults(in.MaxResults, 10)
 	if err != nil {
 		return nil, err
+	}
+	if !selects {
+		return &describePoliciesOutput{ScalingPolicies: []ScalingPolicy{}}, nil
 	}
 	q := store.Query{Account: req.Account, Region: req.Region, Kind: kindPolicy, Parent: parent, SortBy: store.SortByName}
 	rs, err := s.listAll(ctx, q)

@@ -31,7 +31,7 @@ type describeTargetsInput struct {
 	ServiceNamespace  string   `json:"ServiceNamespace"`
 	ResourceIds       []string `json:"ResourceIds,omitempty"`
 	ScalableDimension string   `json:"ScalableDimension,omitempty"`
-	MaxResults        int32    `json:"MaxResults,omitempty"`
+	MaxResults        *int32   `json:"MaxResults,omitempty"`
 	NextToken         string   `json:"NextToken,omitempty"`
 }
 
@@ -177,15 +177,16 @@ func minAboveMax(min, max int32) error {
 
 // describeScalableTargets lists targets, by resource ID.
 func (s *Service) describeScalableTargets(ctx context.Context, req *api.Request, in *describeTargetsInput) (*describeTargetsOutput, error) {
-	if err := checkNamespace(in.ServiceNamespace); err != nil {
-		return nil, err
-	}
-	if err := checkDimension(in.ScalableDimension); err != nil {
+	selects, err := describeScope(in.ServiceNamespace, in.ScalableDimension, len(in.ResourceIds) > 0)
+	if err != nil {
 		return nil, err
 	}
 	limit, err := maxResults(in.MaxResults, 50)
 	if err != nil {
 		return nil, err
+	}
+	if !selects {
+		return &describeTargetsOutput{ScalableTargets: []ScalableTarget{}}, nil
 	}
 	rs, err := s.listAll(ctx, store.Query{Account: req.Account, Region: req.Region, Kind: kindTarget, SortBy: store.SortByName})
 	if err != nil {
