@@ -438,6 +438,7 @@ func TestAPIErrors(t *testing.T) {
 		{"step without steps", put(stepIn()), "ValidationException", "At least one step adjustment"},
 		{"bad cron", sched("cron(0 9 * * *)", "", okAction), "ValidationException", "invalid schedule expression"},
 		{"bad time zone", sched("cron(0 9 * * ? *)", "Mars/Base", okAction), "ValidationException", "not a valid IANA time zone"},
+		{"the server's time zone", sched("cron(0 9 * * ? *)", "Local", okAction), "ValidationException", "not a valid IANA time zone"},
 		{"no action", sched("rate(1 hour)", "", nil), "ValidationException", "ScalableTargetAction"},
 		{"action min above max", sched("rate(1 hour)", "", &types.ScalableTargetAction{MinCapacity: aws.Int32(3), MaxCapacity: aws.Int32(1)}),
 			"ValidationException", "cannot be greater"},
