@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"time"
@@ -216,6 +217,17 @@ func configName(policyType string) string {
 	return "PredictiveScalingPolicyConfiguration"
 }
 
+// maxMetricScale bounds the model's MetricScale values (target values,
+// step bounds): "Values must be in the range of -2^360 to 2^360."
+var maxMetricScale = math.Ldexp(1, 360)
+
+func checkMetricScale(name string, v float64) error {
+	if math.IsNaN(v) || v < -maxMetricScale || v > maxMetricScale {
+		return invalidf("%s must be in the range of -2^360 to 2^360 (%g).", name, v)
+	}
+	return nil
+}
+
 func checkCooldown(name string, v *int32) error {
 	if v != nil && *v < 0 {
 		return invalidf("%s cannot be negative (%d).", name, *v)
@@ -229,7 +241,10 @@ func checkCooldown(name string, v *int32) error {
 // Namespace and Statistic) or metric math (Metrics, with one query
 // returning data).
 func validateTargetTracking(cfg *TargetTrackingScalingPolicyConfiguration, v Variant) error {
-	if !(cfg.TargetValue > 0) || cfg.TargetValue > 1e300 {
+	if err := checkMetricScale("TargetValue", cfg.TargetValue); err != nil {
+		return err
+	}
+	if !(cfg.TargetValue > 0) {
 		return invalidf("TargetValue must be a positive number (%g).", cfg.TargetValue)
 	}
 	if err := checkCooldown("ScaleOutCooldown", cfg.ScaleOutCooldown); err != nil {
@@ -303,6 +318,15 @@ func validateStep(cfg *StepScalingPolicyConfiguration) error {
 	if cfg.AdjustmentType == "" {
 		return invalidf("AdjustmentType is required for a step scaling policy configuration.")
 	}
+	for _, st := range cfg.StepAdjustments {
+		for name, b := range map[string]*float64{"MetricIntervalLowerBound": st.MetricIntervalLowerBound, "MetricIntervalUpperBound": st.MetricIntervalUpperBound} {
+			if b != nil {
+				if err := checkMetricScale(name, *b); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	if err := ValidateStepAdjustments(cfg.AdjustmentType, cfg.StepAdjustments); err != nil {
 		return invalidf("%s", err.Error())
 	}
@@ -333,6 +357,9 @@ func validatePredictive(cfg *PredictiveScalingPolicyConfiguration) error {
 		return invalidf("A predictive scaling policy needs exactly one metric specification (%d given).", len(cfg.MetricSpecifications))
 	}
 	m := cfg.MetricSpecifications[0]
+	if err := checkMetricScale("TargetValue", m.TargetValue); err != nil {
+		return err
+	}
 	if !(m.TargetValue > 0) {
 		return invalidf("TargetValue must be a positive number (%g).", m.TargetValue)
 	}

@@ -421,6 +421,14 @@ func TestAPIErrors(t *testing.T) {
 			in.TargetTrackingScalingPolicyConfiguration.TargetValue = aws.Float64(0)
 		}),
 			"ValidationException", "TargetValue"},
+		{"target above 2^360", put(func(in *aas.PutScalingPolicyInput) {
+			in.TargetTrackingScalingPolicyConfiguration.TargetValue = aws.Float64(1e200)
+		}), "ValidationException", "TargetValue must be in the range of -2^360 to 2^360"},
+		{"step bound above 2^360", put(stepIn(
+			types.StepAdjustment{MetricIntervalUpperBound: aws.Float64(0), ScalingAdjustment: aws.Int32(-1)},
+			types.StepAdjustment{MetricIntervalLowerBound: aws.Float64(0), MetricIntervalUpperBound: aws.Float64(1e200), ScalingAdjustment: aws.Int32(1)},
+			types.StepAdjustment{MetricIntervalLowerBound: aws.Float64(1e200), ScalingAdjustment: aws.Int32(2)},
+		)), "ValidationException", "MetricIntervalUpperBound must be in the range of -2^360 to 2^360"},
 		{"no policy type", put(func(in *aas.PutScalingPolicyInput) { in.PolicyType = "" }), "ValidationException", "PolicyType is required"},
 		{"metric math with two results", put(func(in *aas.PutScalingPolicyInput) {
 			in.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification = nil
