@@ -2,7 +2,9 @@ package autoscale
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/inferscale/inferscale/internal/api"
@@ -14,7 +16,7 @@ type describeActivitiesInput struct {
 	ServiceNamespace           string `json:"ServiceNamespace"`
 	ResourceId                 string `json:"ResourceId,omitempty"`
 	ScalableDimension          string `json:"ScalableDimension,omitempty"`
-	MaxResults                 int32  `json:"MaxResults,omitempty"`
+	MaxResults                 *int32 `json:"MaxResults,omitempty"`
 	NextToken                  string `json:"NextToken,omitempty"`
 	IncludeNotScaledActivities bool   `json:"IncludeNotScaledActivities,omitempty"`
 }
@@ -27,13 +29,16 @@ type describeActivitiesOutput struct {
 // describeScalingActivities lists activities newest first; not-scaled ones
 // only when asked for.
 func (s *Service) describeScalingActivities(ctx context.Context, req *api.Request, in *describeActivitiesInput) (*describeActivitiesOutput, error) {
-	parent, err := describeFilter(in.ServiceNamespace, in.ResourceId, in.ScalableDimension)
+	parent, selects, err := describeFilter(in.ServiceNamespace, in.ResourceId, in.ScalableDimension)
 	if err != nil {
 		return nil, err
 	}
 	limit, err := maxResults(in.MaxResults, 50)
 	if err != nil {
 		return nil, err
+	}
+	if !selects {
+		return &describeActivitiesOutput{ScalingActivities: []ScalingActivity{}}, nil
 	}
 	q := store.Query{
 		Account: req.Account, Region: req.Region, Kind: kindActivity, Parent: parent,
@@ -72,7 +77,42 @@ func successMessage(n int) string {
 }
 
 func failureMessage(n int, err error) string {
-	return fmt.Sprintf("Failed to set desired instance count to %d. Reason: %v", n, err)
+	return fmt.Sprintf("Failed to set desired instance count to %d. Reason: %s", n, failureReason(err))
+}
+
+// failureReason is the Reason of a failed activity's StatusMessage.
+func failureReason(err error) string {
+	var nf *variantGone
+	if errors.As(err, &nf) || errors.Is(err, ErrResourceNotFound) {
+		id := ""
+		if nf != nil {
+			id = nf.resourceID + " "
+		}
+		return fmt.Sprintf("The SageMaker endpoint variant %sdoes not exist.", id)
+	}
+	return err.Error()
+}
+
+// variantGone is the error of a target whose endpoint variant is gone.
+type variantGone struct{ resourceID string }
+
+func (e *variantGone) Error() string { return "endpoint variant " + e.resourceID + " does not exist" }
+func (e *variantGone) Unwrap() error { return ErrResourceNotFound }
+
+// failedBoundsMessage is the StatusMessage of a scheduled action whose
+// bounds could not be applied to the resource: desc is the activity's
+// Description ("Setting min capacity to 2").
+func failedBoundsMessage(desc string, err error) string {
+	return fmt.Sprintf("Failed to set %s. Reason: %s", strings.TrimPrefix(desc, "Setting "), failureReason(err))
+}
+
+// failedAlarmDescription is the Description of an alarm's scaling attempt
+// that failed before its capacity was known.
+const failedAlarmDescription = "Setting desired instance count."
+
+// failedAlarmMessage is its StatusMessage.
+func failedAlarmMessage(err error) string {
+	return "Failed to set desired instance count. Reason: " + failureReason(err)
 }
 
 const notScaledDescription = "Attempting to scale due to alarm triggered"

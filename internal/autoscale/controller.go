@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -363,7 +362,7 @@ func (l *targetLoop) progress(ctx context.Context, now time.Time, d *targetDoc) 
 	var status, msg string
 	switch {
 	case errors.Is(err, ErrResourceNotFound):
-		status, msg = StatusFailed, failureMessage(a.Desired, fmt.Errorf("the endpoint variant %s no longer exists", d.ResourceId))
+		status, msg = StatusFailed, failureMessage(a.Desired, &variantGone{d.ResourceId})
 	case err != nil:
 		return d, fmt.Errorf("read capacity: %w", err)
 	case desired != a.Desired:
@@ -473,15 +472,28 @@ func (l *targetLoop) runScheduled(ctx context.Context, now time.Time, run Schedu
 	if err != nil {
 		return nil, err
 	}
+	// The bounds are the target's; bringing the capacity within them needs
+	// the resource. When it is gone, the action's activity fails.
+	_, _, capErr := l.c.s.Capacity.Capacity(ctx, l.key.Account, l.key.Region, d.ResourceId)
+	if errors.Is(capErr, ErrResourceNotFound) {
+		capErr = &variantGone{d.ResourceId}
+	}
 	if desc != "" {
-		_, err := l.c.s.newActivity(ctx, l.key, d.ResourceId, ScalingActivity{
+		a := ScalingActivity{
 			Description: desc, Cause: fmt.Sprintf("scheduled action name %s was triggered", run.Name),
 			StartTime:  awstime.Timestamp{Time: now.Truncate(time.Millisecond)},
 			StatusCode: StatusSuccessful, StatusMessage: "Successfully set " + strings.TrimPrefix(desc, "Setting "),
-		})
-		if err != nil {
+		}
+		if capErr != nil {
+			a.StatusCode, a.StatusMessage = StatusFailed, failedBoundsMessage(desc, capErr)
+			a.EndTime = awstime.At(now.Truncate(time.Millisecond))
+		}
+		if _, err := l.c.s.newActivity(ctx, l.key, d.ResourceId, a); err != nil {
 			return d, err
 		}
+	}
+	if capErr != nil {
+		return d, fmt.Errorf("scheduled action %s: read capacity: %w", run.Name, capErr)
 	}
 	return l.enforceBounds(ctx, now, d)
 }
@@ -499,12 +511,6 @@ func (l *targetLoop) onAlarm(ctx context.Context, call alarmCall) error {
 		return err
 	}
 	t := l.ref(d)
-	if p.PolicyType == PolicyStep && ev.AlarmName != "" && !slices.ContainsFunc(p.Alarms, func(a Alarm) bool { return a.AlarmName == ev.AlarmName }) {
-		// DescribeScalingPolicies lists the alarms that invoke a step policy.
-		if err := l.recordStepAlarm(ctx, t, p.PolicyName, Alarm{AlarmName: ev.AlarmName, AlarmARN: ev.AlarmARN}); err != nil {
-			return err
-		}
-	}
 	if p.PolicyType == PolicyTargetTracking {
 		if d, err = l.mutate(ctx, func(d *targetDoc) {
 			d.State.Readings = ObserveAlarm(d.State.Readings, p, ev, now)
@@ -522,6 +528,12 @@ func (l *targetLoop) onAlarm(ctx context.Context, call alarmCall) error {
 	}
 	desired, actual, err := s.Capacity.Capacity(ctx, t.account, t.region, t.resourceID)
 	if err != nil {
+		if errors.Is(err, ErrResourceNotFound) {
+			err = &variantGone{t.resourceID}
+		}
+		if rerr := l.recordFailedAlarm(ctx, now, d, p.PolicyName, ev.AlarmName, err); rerr != nil {
+			return errors.Join(err, rerr)
+		}
 		return fmt.Errorf("read capacity of %s: %w", t.resourceID, err)
 	}
 	dec := Decide(now,
@@ -553,6 +565,26 @@ func (l *targetLoop) onAlarm(ctx context.Context, call alarmCall) error {
 	}
 	s.logger().Debug("not scaling", "resource", t.resourceID, "policy", p.PolicyName, "alarm", ev.AlarmName, "why", dec.Why)
 	return nil
+}
+
+// recordFailedAlarm records an alarm's scaling attempt that failed before
+// the capacity was known (the resource is gone) as a Failed activity, once
+// per breach of the policy's alarm, as not-scaled activities are.
+func (l *targetLoop) recordFailedAlarm(ctx context.Context, now time.Time, d *targetDoc, policy, alarm string, cause error) error {
+	mark := "failed|" + policy + "|" + alarm + "|" + failureReason(cause)
+	if last := d.State.LastNotScaled; last == nil || last.Key != mark || now.Sub(last.Time) > 3*time.Minute {
+		if _, err := l.c.s.newActivity(ctx, l.key, d.ResourceId, ScalingActivity{
+			Description: failedAlarmDescription, Cause: alarmCause(alarm, policy),
+			StartTime:     awstime.Timestamp{Time: now.Truncate(time.Millisecond)},
+			EndTime:       awstime.At(now.Truncate(time.Millisecond)),
+			StatusCode:    StatusFailed,
+			StatusMessage: failedAlarmMessage(cause),
+		}); err != nil {
+			return err
+		}
+	}
+	_, err := l.mutate(ctx, func(d *targetDoc) { d.State.LastNotScaled = &NotScaledMark{Key: mark, Time: now} })
+	return err
 }
 
 // ObserveAlarm returns a target's readings after an alarm action of one of
@@ -599,26 +631,6 @@ func deref(p *int32) int32 {
 		return -1
 	}
 	return *p
-}
-
-// recordStepAlarm adds an alarm that invoked a step policy to its Alarms.
-func (l *targetLoop) recordStepAlarm(ctx context.Context, t targetRef, policy string, a Alarm) error {
-	_, err := l.c.s.Store.Mutate(ctx, l.c.s.childKey(t, kindPolicy, policy), func(r *store.Resource) error {
-		p, err := decodeDoc[ScalingPolicy](*r)
-		if err != nil {
-			return err
-		}
-		if slices.ContainsFunc(p.Alarms, func(x Alarm) bool { return x.AlarmName == a.AlarmName }) {
-			return nil
-		}
-		p.Alarms = append(p.Alarms, a)
-		r.Doc, err = encodeDoc(p)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // deleted meanwhile
-	}
-	return err
 }
 
 // alarmPeriod is the period of a target-tracking policy's alarm.

@@ -107,6 +107,26 @@ func SelectStep(steps []StepAdjustment, threshold, value float64) (StepAdjustmen
 	return StepAdjustment{}, false
 }
 
+// StepAtThreshold returns the step adjustment an alarm action without
+// datapoints runs: the one whose interval starts at the threshold (lower
+// bound 0), or else ends there (upper bound 0). An alarm set to ALARM by
+// SetAlarmState carries no datapoints unless its StateReasonData has
+// recentDatapoints, and AWS still runs the policy (the usual way to test
+// one): it runs as if the metric had just crossed the threshold.
+func StepAtThreshold(steps []StepAdjustment) (StepAdjustment, bool) {
+	for _, bound := range []func(StepAdjustment) *float64{
+		func(s StepAdjustment) *float64 { return s.MetricIntervalLowerBound },
+		func(s StepAdjustment) *float64 { return s.MetricIntervalUpperBound },
+	} {
+		for _, s := range steps {
+			if b := bound(s); b != nil && *b == 0 {
+				return s, true
+			}
+		}
+	}
+	return StepAdjustment{}, false
+}
+
 // ApplyAdjustment returns the capacity a step adjustment asks for, from
 // current:
 //
@@ -407,7 +427,9 @@ type proposal struct {
 //     DisableScaleIn. Missing data never scales in.
 //   - A step policy aggregates the evaluated datapoints
 //     (MetricAggregationType), picks the step whose bounds, relative to the
-//     alarm threshold, hold the value, and applies the adjustment to the
+//     alarm threshold, hold the value (without datapoints, as after
+//     SetAlarmState, the step at the threshold: StepAtThreshold), and
+//     applies the adjustment to the
 //     desired capacity (during a scale-out cooldown, to the capacity before
 //     the scale-out that started it).
 //   - Several policies: scale out if any policy says out, the largest
@@ -480,13 +502,13 @@ func Decide(now time.Time, c Capacities, suspended SuspendedState, cool Cooldown
 		if p.Step == nil {
 			return hold("policy " + p.Name + " has no step scaling configuration")
 		}
-		v, ok := AggregateMetric(p.Step.MetricAggregationType, ev.Datapoints)
-		if !ok {
-			return hold("no datapoints")
-		}
-		step, ok := SelectStep(p.Step.StepAdjustments, ev.Threshold, v)
-		if !ok {
-			return hold(fmt.Sprintf("no step adjustment holds %g (threshold %g)", v, ev.Threshold))
+		var step StepAdjustment
+		if v, ok := AggregateMetric(p.Step.MetricAggregationType, ev.Datapoints); ok {
+			if step, ok = SelectStep(p.Step.StepAdjustments, ev.Threshold, v); !ok {
+				return hold(fmt.Sprintf("no step adjustment holds %g (threshold %g)", v, ev.Threshold))
+			}
+		} else if step, ok = StepAtThreshold(p.Step.StepAdjustments); !ok {
+			return hold("no datapoints, and no step adjustment starts at the threshold")
 		}
 		var minMag int32
 		if p.Step.MinAdjustmentMagnitude != nil {

@@ -386,6 +386,12 @@ func TestDecide(t *testing.T) {
 				MetricAggregationType: "Maximum", StepAdjustments: up}}},
 			ev:    AlarmEvent{Policy: "s", Alarm: "s-alarm", State: "ALARM", Threshold: 80, Datapoints: []float64{85, 101, 90}},
 			scale: true, desired: 6, dir: Out},
+		{name: "step without datapoints (SetAlarmState): the step at the threshold, out", caps: caps,
+			policies: []PolicyState{step("s", ChangeInCapacity, 300, up...)},
+			ev:       AlarmEvent{Policy: "s", Alarm: "s-alarm", State: "ALARM", Threshold: 80}, scale: true, desired: 4, dir: Out},
+		{name: "step without datapoints (SetAlarmState): the step at the threshold, in", caps: Capacities{Min: 1, Max: 8, Desired: 4, Actual: 4},
+			policies: []PolicyState{step("s", ChangeInCapacity, 300, down...)},
+			ev:       AlarmEvent{Policy: "s", Alarm: "s-alarm", State: "ALARM", Threshold: 80}, scale: true, desired: 3, dir: In},
 		{name: "OK state does nothing", caps: caps, policies: []PolicyState{tt("a", 70, f64(140), nil, now)},
 			ev: AlarmEvent{Policy: "a", Alarm: "a-AlarmHigh-x", State: "OK"}, dir: Hold},
 	}

@@ -27,5 +27,6 @@
 // Only ServiceNamespace sagemaker with ScalableDimension
 // sagemaker:variant:DesiredInstanceCount and ResourceId
 // endpoint/<endpoint>/variant/<variant> is supported; other namespaces and
-// dimensions are answered with a ValidationException saying so.
+// dimensions are answered with a ValidationException saying so, except by
+// the Describe operations, which list nothing for them.
 package autoscale

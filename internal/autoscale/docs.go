@@ -1,6 +1,7 @@
 package autoscale
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -201,33 +202,63 @@ func (s *Service) scheduledOf(ctx context.Context, t targetRef) ([]scheduledDoc,
 // errInvalidToken is a NextToken that this package did not issue.
 var errInvalidToken = errors.New("invalid next token")
 
+// pageToken is the NextToken of pageOf: the operation's list (kind) and
+// the key of the last item of the page before. A token that does not
+// decode to one, or was issued for another list, is errInvalidToken, which
+// mapError answers, like the store's tokens, with
+// InvalidNextTokenException.
+type pageToken struct {
+	Kind  string `json:"k"`
+	After string `json:"a"`
+}
+
 // pageOf returns one page of items (sorted by key) after the item whose key
-// the token names, and the token of the next page.
-func pageOf[T any](items []T, key func(T) string, token string, limit int) ([]T, string, error) {
+// the token names, and the token of the next page. kind names the list, so
+// that a token of another operation is not valid.
+func pageOf[T any](kind string, items []T, key func(T) string, token string, limit int) ([]T, string, error) {
 	start := 0
 	if token != "" {
-		b, err := base64.RawURLEncoding.DecodeString(token)
-		if err != nil {
+		t, err := decodePageToken(token)
+		if err != nil || t.Kind != kind {
 			return nil, "", errInvalidToken
 		}
-		after := string(b)
-		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > after })
+		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > t.After })
 	}
 	rest := items[start:]
 	if len(rest) <= limit {
 		return rest, "", nil
 	}
 	page := rest[:limit]
-	return page, base64.RawURLEncoding.EncodeToString([]byte(key(page[limit-1]))), nil
+	b, err := json.Marshal(pageToken{Kind: kind, After: key(page[limit-1])})
+	if err != nil {
+		return nil, "", fmt.Errorf("encode next token: %w", err)
+	}
+	return page, base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// maxResults validates MaxResults against an operation's range.
-func maxResults(n int32, max int) (int, error) {
-	if n == 0 {
+func decodePageToken(s string) (pageToken, error) {
+	var t pageToken
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return t, errInvalidToken
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&t); err != nil || t.Kind == "" || dec.More() {
+		return t, errInvalidToken
+	}
+	return t, nil
+}
+
+// maxResults validates MaxResults against an operation's range; absent
+// is the maximum. MaxResults has no range in the API model (the service
+// checks it), so 0 reaches here and is out of range, as -1 is.
+func maxResults(n *int32, max int) (int, error) {
+	if n == nil {
 		return max, nil
 	}
-	if n < 1 || int(n) > max {
-		return 0, api.Errorf(api.KindInvalid, "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", n, max)
+	if *n < 1 || int(*n) > max {
+		return 0, api.Errorf(api.KindInvalid, "1 validation error detected: Value '%d' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and %d", *n, max)
 	}
-	return int(n), nil
+	return int(*n), nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,13 +122,45 @@ func (a *testAlarms) PutAlarm(_ context.Context, account, region string, spec cl
 func (a *testAlarms) DeleteAlarms(_ context.Context, account, region string, names ...string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	var missing []string
 	for _, n := range names {
 		k := alarmKey(account, region, n)
+		if _, ok := a.specs[k]; !ok {
+			missing = append(missing, n)
+		}
 		delete(a.specs, k)
 		delete(a.data, k)
 		delete(a.state, k)
 	}
+	if len(missing) > 0 { // as CloudWatch's DeleteAlarms
+		return fmt.Errorf("delete alarms %v: %w", missing, cloudwatch.ErrAlarmNotFound)
+	}
 	return nil
+}
+
+func (a *testAlarms) AlarmsWithActions(_ context.Context, account, region string, arns ...string) (map[string][]*cloudwatch.MetricAlarm, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string][]*cloudwatch.MetricAlarm{}
+	prefix := alarmKey(account, region, "")
+	keys := make([]string, 0, len(a.specs))
+	for k := range a.specs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		spec := a.specs[k]
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		for _, arn := range arns {
+			if slices.Contains(spec.AlarmActions, arn) || slices.Contains(spec.OKActions, arn) || slices.Contains(spec.InsufficientDataActions, arn) {
+				out[arn] = append(out[arn], &cloudwatch.MetricAlarm{AlarmSpec: spec,
+					AlarmArn: fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", region, account, spec.AlarmName)})
+			}
+		}
+	}
+	return out, nil
 }
 
 func (a *testAlarms) get(account, region, name string) (cloudwatch.AlarmSpec, bool) {
@@ -255,4 +289,11 @@ func run(t testing.TB, s *Service, clock Clock) (stop func()) {
 			t.Errorf("Run: %v", err)
 		}
 	}
+}
+
+// remove deletes a variant, as deleting its endpoint does.
+func (c *testCapacity) remove(account, region, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.variants, capKey(account, region, id))
 }

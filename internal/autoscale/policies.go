@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"time"
 
 	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/awstime"
+	"github.com/inferscale/inferscale/internal/cloudwatch"
 	"github.com/inferscale/inferscale/internal/store"
 )
 
@@ -34,7 +36,7 @@ type describePoliciesInput struct {
 	ServiceNamespace  string   `json:"ServiceNamespace"`
 	ResourceId        string   `json:"ResourceId,omitempty"`
 	ScalableDimension string   `json:"ScalableDimension,omitempty"`
-	MaxResults        int32    `json:"MaxResults,omitempty"`
+	MaxResults        *int32   `json:"MaxResults,omitempty"`
 	NextToken         string   `json:"NextToken,omitempty"`
 }
 
@@ -189,9 +191,6 @@ func buildPolicy(t targetRef, in *putPolicyInput, old *ScalingPolicy) (ScalingPo
 			return p, err
 		}
 		p.StepScalingPolicyConfiguration = &merged
-		if same {
-			p.Alarms = old.Alarms // the alarms that invoked it
-		}
 	case PolicyPredictive:
 		cfg := in.PredictiveScalingPolicyConfiguration
 		if cfg == nil && same {
@@ -218,6 +217,17 @@ func configName(policyType string) string {
 	return "PredictiveScalingPolicyConfiguration"
 }
 
+// maxMetricScale bounds the model's MetricScale values (target values,
+// step bounds): "Values must be in the range of -2^360 to 2^360."
+var maxMetricScale = math.Ldexp(1, 360)
+
+func checkMetricScale(name string, v float64) error {
+	if math.IsNaN(v) || v < -maxMetricScale || v > maxMetricScale {
+		return invalidf("%s must be in the range of -2^360 to 2^360 (%g).", name, v)
+	}
+	return nil
+}
+
 func checkCooldown(name string, v *int32) error {
 	if v != nil && *v < 0 {
 		return invalidf("%s cannot be negative (%d).", name, *v)
@@ -231,7 +241,10 @@ func checkCooldown(name string, v *int32) error {
 // Namespace and Statistic) or metric math (Metrics, with one query
 // returning data).
 func validateTargetTracking(cfg *TargetTrackingScalingPolicyConfiguration, v Variant) error {
-	if !(cfg.TargetValue > 0) || cfg.TargetValue > 1e300 {
+	if err := checkMetricScale("TargetValue", cfg.TargetValue); err != nil {
+		return err
+	}
+	if !(cfg.TargetValue > 0) {
 		return invalidf("TargetValue must be a positive number (%g).", cfg.TargetValue)
 	}
 	if err := checkCooldown("ScaleOutCooldown", cfg.ScaleOutCooldown); err != nil {
@@ -305,6 +318,15 @@ func validateStep(cfg *StepScalingPolicyConfiguration) error {
 	if cfg.AdjustmentType == "" {
 		return invalidf("AdjustmentType is required for a step scaling policy configuration.")
 	}
+	for _, st := range cfg.StepAdjustments {
+		for name, b := range map[string]*float64{"MetricIntervalLowerBound": st.MetricIntervalLowerBound, "MetricIntervalUpperBound": st.MetricIntervalUpperBound} {
+			if b != nil {
+				if err := checkMetricScale(name, *b); err != nil {
+					return err
+				}
+			}
+		}
+	}
 	if err := ValidateStepAdjustments(cfg.AdjustmentType, cfg.StepAdjustments); err != nil {
 		return invalidf("%s", err.Error())
 	}
@@ -335,6 +357,9 @@ func validatePredictive(cfg *PredictiveScalingPolicyConfiguration) error {
 		return invalidf("A predictive scaling policy needs exactly one metric specification (%d given).", len(cfg.MetricSpecifications))
 	}
 	m := cfg.MetricSpecifications[0]
+	if err := checkMetricScale("TargetValue", m.TargetValue); err != nil {
+		return err
+	}
 	if !(m.TargetValue > 0) {
 		return invalidf("TargetValue must be a positive number (%g).", m.TargetValue)
 	}
@@ -430,12 +455,19 @@ func (s *Service) syncAlarms(ctx context.Context, t targetRef, p *ScalingPolicy,
 	return s.deleteAlarms(ctx, t, stale)
 }
 
+// deleteAlarms deletes alarms one by one; alarms that are already gone
+// (the user deleted them) are ignored, as AWS ignores them. One at a time,
+// because CloudWatch's DeleteAlarms deletes nothing when a name is
+// missing, so that a retry after an error finds no more gone than before.
 func (s *Service) deleteAlarms(ctx context.Context, t targetRef, names []string) error {
-	if len(names) == 0 || s.Alarms == nil {
+	if s.Alarms == nil {
 		return nil
 	}
-	if err := s.Alarms.DeleteAlarms(ctx, t.account, t.region, names...); err != nil {
-		return fmt.Errorf("delete alarms %v: %w", names, err)
+	for _, name := range names {
+		err := s.Alarms.DeleteAlarms(ctx, t.account, t.region, name)
+		if err != nil && !errors.Is(err, cloudwatch.ErrAlarmNotFound) {
+			return fmt.Errorf("delete alarm %s: %w", name, err)
+		}
 	}
 	return nil
 }
@@ -456,13 +488,16 @@ func (s *Service) deleteManagedAlarms(ctx context.Context, t targetRef, p Scalin
 
 // describeScalingPolicies lists policies by resource ID and name.
 func (s *Service) describeScalingPolicies(ctx context.Context, req *api.Request, in *describePoliciesInput) (*describePoliciesOutput, error) {
-	parent, err := describeFilter(in.ServiceNamespace, in.ResourceId, in.ScalableDimension)
+	parent, selects, err := describeFilter(in.ServiceNamespace, in.ResourceId, in.ScalableDimension)
 	if err != nil {
 		return nil, err
 	}
 	limit, err := maxResults(in.MaxResults, 10)
 	if err != nil {
 		return nil, err
+	}
+	if !selects {
+		return &describePoliciesOutput{ScalingPolicies: []ScalingPolicy{}}, nil
 	}
 	q := store.Query{Account: req.Account, Region: req.Region, Kind: kindPolicy, Parent: parent, SortBy: store.SortByName}
 	rs, err := s.listAll(ctx, q)
@@ -480,11 +515,41 @@ func (s *Service) describeScalingPolicies(ctx context.Context, req *api.Request,
 		}
 		ps = append(ps, *p)
 	}
-	page, next, err := pageOf(ps, func(p ScalingPolicy) string { return p.ResourceId + "|" + p.PolicyName }, in.NextToken, limit)
+	page, next, err := pageOf(kindPolicy, ps, func(p ScalingPolicy) string { return p.ResourceId + "|" + p.PolicyName }, in.NextToken, limit)
 	if err != nil {
 		return nil, err
 	}
-	return &describePoliciesOutput{ScalingPolicies: append([]ScalingPolicy{}, page...), NextToken: next}, nil
+	page = append([]ScalingPolicy{}, page...)
+	if err := s.stepAlarms(ctx, req.Account, req.Region, page); err != nil {
+		return nil, err
+	}
+	return &describePoliciesOutput{ScalingPolicies: page, NextToken: next}, nil
+}
+
+// stepAlarms sets the Alarms of the step policies among ps: every alarm
+// whose actions call the policy, as AWS lists them (a target-tracking
+// policy's are the two it created).
+func (s *Service) stepAlarms(ctx context.Context, account, region string, ps []ScalingPolicy) error {
+	var arns []string
+	for i := range ps {
+		if ps[i].PolicyType == PolicyStep {
+			ps[i].Alarms = nil
+			arns = append(arns, ps[i].PolicyARN)
+		}
+	}
+	if len(arns) == 0 || s.Alarms == nil {
+		return nil
+	}
+	byARN, err := s.Alarms.AlarmsWithActions(ctx, account, region, arns...)
+	if err != nil {
+		return fmt.Errorf("find the alarms of step scaling policies: %w", err)
+	}
+	for i := range ps {
+		for _, a := range byARN[ps[i].PolicyARN] {
+			ps[i].Alarms = append(ps[i].Alarms, Alarm{AlarmName: a.AlarmName, AlarmARN: a.AlarmArn})
+		}
+	}
+	return nil
 }
 
 // deleteScalingPolicy deletes a policy and the alarms it created.

@@ -28,7 +28,7 @@ type describeScheduledInput struct {
 	ServiceNamespace     string   `json:"ServiceNamespace"`
 	ResourceId           string   `json:"ResourceId,omitempty"`
 	ScalableDimension    string   `json:"ScalableDimension,omitempty"`
-	MaxResults           int32    `json:"MaxResults,omitempty"`
+	MaxResults           *int32   `json:"MaxResults,omitempty"`
 	NextToken            string   `json:"NextToken,omitempty"`
 }
 
@@ -148,33 +148,42 @@ func validateScheduled(a ScheduledAction) error {
 	return nil
 }
 
-// describeFilter checks the namespace, resource ID and dimension of a
-// Describe operation and returns the store parent that the resource ID
-// selects ("" for all).
-func describeFilter(ns, resourceID, dim string) (string, error) {
-	if err := checkNamespace(ns); err != nil {
-		return "", err
+// describeScope applies the rules the four Describe operations share: a
+// scalable dimension needs a resource ID; a namespace or dimension other
+// than the one inferscale scales (the API model has already checked that
+// it is one AWS knows) selects nothing, since no target of it can be
+// registered here. selects is false when the answer is an empty list.
+func describeScope(ns, dim string, hasResourceID bool) (selects bool, err error) {
+	if dim != "" && !hasResourceID {
+		return false, invalidf("If you specify a scalable dimension, you must also specify a resource ID.")
 	}
-	if err := checkDimension(dim); err != nil {
-		return "", err
-	}
-	if dim != "" && resourceID == "" {
-		return "", invalidf("If you specify a scalable dimension, you must also specify a resource ID.")
+	return ns == Namespace && (dim == "" || dim == Dimension), nil
+}
+
+// describeFilter applies describeScope to a Describe operation with one
+// resource ID and returns the store parent that the resource ID selects
+// ("" for all).
+func describeFilter(ns, resourceID, dim string) (parent string, selects bool, err error) {
+	if selects, err = describeScope(ns, dim, resourceID != ""); err != nil || !selects {
+		return "", false, err
 	}
 	if resourceID == "" {
-		return "", nil
+		return "", true, nil
 	}
-	return Dimension + "|" + resourceID, nil
+	return Dimension + "|" + resourceID, true, nil
 }
 
 func (s *Service) describeScheduledActions(ctx context.Context, req *api.Request, in *describeScheduledInput) (*describeScheduledOutput, error) {
-	parent, err := describeFilter(in.ServiceNamespace, in.ResourceId, in.ScalableDimension)
+	parent, selects, err := describeFilter(in.ServiceNamespace, in.ResourceId, in.ScalableDimension)
 	if err != nil {
 		return nil, err
 	}
 	limit, err := maxResults(in.MaxResults, 50)
 	if err != nil {
 		return nil, err
+	}
+	if !selects {
+		return &describeScheduledOutput{ScheduledActions: []ScheduledAction{}}, nil
 	}
 	rs, err := s.listAll(ctx, store.Query{Account: req.Account, Region: req.Region, Kind: kindScheduled, Parent: parent, SortBy: store.SortByName})
 	if err != nil {
@@ -191,7 +200,7 @@ func (s *Service) describeScheduledActions(ctx context.Context, req *api.Request
 		}
 		as = append(as, a.ScheduledAction)
 	}
-	page, next, err := pageOf(as, func(a ScheduledAction) string { return a.ResourceId + "|" + a.ScheduledActionName }, in.NextToken, limit)
+	page, next, err := pageOf(kindScheduled, as, func(a ScheduledAction) string { return a.ResourceId + "|" + a.ScheduledActionName }, in.NextToken, limit)
 	if err != nil {
 		return nil, err
 	}

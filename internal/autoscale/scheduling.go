@@ -2,6 +2,7 @@ package autoscale
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"time"
 
@@ -25,9 +26,9 @@ type ActionSchedule struct {
 func ParseActionSchedule(a ScheduledAction, origin time.Time) (schedule.Schedule, error) {
 	loc := time.UTC
 	if a.Timezone != "" {
-		l, err := time.LoadLocation(a.Timezone)
+		l, err := LoadTimezone(a.Timezone)
 		if err != nil {
-			return schedule.Schedule{}, fmt.Errorf("time zone %q is not a valid IANA time zone", a.Timezone)
+			return schedule.Schedule{}, err
 		}
 		loc = l
 	}
@@ -47,6 +48,26 @@ func ParseActionSchedule(a ScheduledAction, origin time.Time) (schedule.Schedule
 		s = s.Window(start, end)
 	}
 	return s, nil
+}
+
+// ianaName is the form of an IANA time zone name: UTC, or an area and a
+// location (America/New_York, America/Argentina/Buenos_Aires, Etc/GMT+5),
+// or one of the few upper-case legacy names (EST5EDT, GMT).
+var ianaName = regexp.MustCompile(`^[A-Z][A-Za-z0-9_+-]*(/[A-Z0-9][A-Za-z0-9_+-]*){0,2}$`)
+
+// LoadTimezone loads a scheduled action's Timezone. AWS takes IANA
+// (Joda-Time) names; time.LoadLocation also takes "Local" (the server's
+// zone), "" and file names of the zoneinfo directory, which are refused.
+func LoadTimezone(name string) (*time.Location, error) {
+	invalid := fmt.Errorf("time zone %q is not a valid IANA time zone", name)
+	if !ianaName.MatchString(name) || name == "Local" || name == "Factory" {
+		return nil, invalid
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, invalid
+	}
+	return loc, nil
 }
 
 // ScheduledRun is an occurrence of a scheduled action.

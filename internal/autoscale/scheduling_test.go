@@ -103,9 +103,24 @@ func TestDueRuns(t *testing.T) {
 	}
 }
 
+func TestLoadTimezone(t *testing.T) {
+	for _, name := range []string{"UTC", "America/New_York", "Europe/London", "America/Argentina/Buenos_Aires", "Etc/GMT+5", "EST5EDT", "Asia/Kolkata"} {
+		if _, err := LoadTimezone(name); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestParseActionScheduleErrors(t *testing.T) {
 	for _, a := range []ScheduledAction{
 		{Schedule: "cron(0 9 * * ? *)", Timezone: "Mars/Olympus_Mons"},
+		{Schedule: "cron(0 9 * * ? *)", Timezone: "Local"},
+		{Schedule: "cron(0 9 * * ? *)", Timezone: "localtime"},
+		{Schedule: "cron(0 9 * * ? *)", Timezone: "posixrules"},
+		{Schedule: "cron(0 9 * * ? *)", Timezone: "Factory"},
+		{Schedule: "cron(0 9 * * ? *)", Timezone: "America/New_York/"},
+		{Schedule: "cron(0 9 * * ? *)", Timezone: "./America/New_York"},
+		{Schedule: "cron(0 9 * * ? *)", Timezone: "zone1970.tab"},
 		{Schedule: "rate(0 minutes)"},
 		{Schedule: "every day"},
 		{Schedule: "cron(0 9 * * *)"},

@@ -33,10 +33,16 @@ type Capacity interface {
 	SetCapacity(ctx context.Context, account, region, resourceID string, desired int) error
 }
 
-// Alarms is CloudWatch's side: the alarms of target-tracking policies.
+// Alarms is CloudWatch's side: the alarms of target-tracking policies, and
+// the alarms that call step policies.
 type Alarms interface {
 	PutAlarm(ctx context.Context, account, region string, spec cloudwatch.AlarmSpec) (arn string, err error)
+	// DeleteAlarms deletes alarms by name; an error wraps
+	// cloudwatch.ErrAlarmNotFound when one does not exist.
 	DeleteAlarms(ctx context.Context, account, region string, names ...string) error
+	// AlarmsWithActions returns, for each ARN, the alarms that name it
+	// among their actions.
+	AlarmsWithActions(ctx context.Context, account, region string, arns ...string) (map[string][]*cloudwatch.MetricAlarm, error)
 }
 
 // Clock is the time source of Run.

@@ -31,7 +31,7 @@ type describeTargetsInput struct {
 	ServiceNamespace  string   `json:"ServiceNamespace"`
 	ResourceIds       []string `json:"ResourceIds,omitempty"`
 	ScalableDimension string   `json:"ScalableDimension,omitempty"`
-	MaxResults        int32    `json:"MaxResults,omitempty"`
+	MaxResults        *int32   `json:"MaxResults,omitempty"`
 	NextToken         string   `json:"NextToken,omitempty"`
 }
 
@@ -177,15 +177,16 @@ func minAboveMax(min, max int32) error {
 
 // describeScalableTargets lists targets, by resource ID.
 func (s *Service) describeScalableTargets(ctx context.Context, req *api.Request, in *describeTargetsInput) (*describeTargetsOutput, error) {
-	if err := checkNamespace(in.ServiceNamespace); err != nil {
-		return nil, err
-	}
-	if err := checkDimension(in.ScalableDimension); err != nil {
+	selects, err := describeScope(in.ServiceNamespace, in.ScalableDimension, len(in.ResourceIds) > 0)
+	if err != nil {
 		return nil, err
 	}
 	limit, err := maxResults(in.MaxResults, 50)
 	if err != nil {
 		return nil, err
+	}
+	if !selects {
+		return &describeTargetsOutput{ScalableTargets: []ScalableTarget{}}, nil
 	}
 	rs, err := s.listAll(ctx, store.Query{Account: req.Account, Region: req.Region, Kind: kindTarget, SortBy: store.SortByName})
 	if err != nil {
@@ -206,7 +207,7 @@ func (s *Service) describeScalableTargets(ctx context.Context, req *api.Request,
 		}
 		targets = append(targets, d.ScalableTarget)
 	}
-	page, next, err := pageOf(targets, func(t ScalableTarget) string { return t.ResourceId }, in.NextToken, limit)
+	page, next, err := pageOf(kindTarget, targets, func(t ScalableTarget) string { return t.ResourceId }, in.NextToken, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +216,9 @@ func (s *Service) describeScalableTargets(ctx context.Context, req *api.Request,
 
 // deregisterScalableTarget removes a target with its policies (and their
 // alarms) and scheduled actions. Its activities stay for their six weeks.
+// The alarms go first, ignoring those already gone, then the target and
+// its children in one store transaction: an error leaves the target
+// registered and a retry finishes the job.
 func (s *Service) deregisterScalableTarget(ctx context.Context, req *api.Request, in *targetInput) (*struct{}, error) {
 	t, err := resolveTarget(req, in.ServiceNamespace, in.ResourceId, in.ScalableDimension)
 	if err != nil {
@@ -229,29 +233,23 @@ func (s *Service) deregisterScalableTarget(ctx context.Context, req *api.Request
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range policies {
-		if err := s.deleteManagedAlarms(ctx, t, p); err != nil {
-			return nil, err
-		}
-		if err := s.Store.Delete(ctx, s.childKey(t, kindPolicy, p.PolicyName)); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-	}
 	actions, err := s.scheduledOf(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range actions {
-		if err := s.Store.Delete(ctx, s.childKey(t, kindScheduled, a.ScheduledActionName)); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-	}
 	key := s.targetKey(t)
-	if err := s.Store.Delete(ctx, key); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, t.notFound()
+	keys := make([]store.Key, 0, len(policies)+len(actions)+1)
+	for _, p := range policies {
+		if err := s.deleteManagedAlarms(ctx, t, p); err != nil {
+			return nil, fmt.Errorf("deregister %s: policy %s: %w", t.resourceID, p.PolicyName, err)
 		}
-		return nil, err
+		keys = append(keys, s.childKey(t, kindPolicy, p.PolicyName))
+	}
+	for _, a := range actions {
+		keys = append(keys, s.childKey(t, kindScheduled, a.ScheduledActionName))
+	}
+	if err := s.Store.DeleteAll(ctx, append(keys, key)...); err != nil {
+		return nil, fmt.Errorf("deregister %s: %w", t.resourceID, err)
 	}
 	s.ctrl.targetRemoved(key)
 	return nil, nil

@@ -29,6 +29,7 @@ const (
 	// History item types.
 	historyConfig = "ConfigurationUpdate"
 	historyState  = "StateUpdate"
+	historyAction = "Action"
 )
 
 // historyItem is one entry of an alarm's history.
@@ -98,6 +99,27 @@ func (s *Service) recordState(ctx context.Context, account, region string, befor
 		Timestamp:       api.Timestamp{Time: at},
 		HistoryItemType: historyState,
 		HistorySummary:  fmt.Sprintf("Alarm updated from %s to %s", before.StateValue, after.StateValue),
+		HistoryData:     string(b),
+	})
+}
+
+// recordAction records the outcome of an alarm action run on a state
+// change, as CloudWatch words it.
+func (s *Service) recordAction(ctx context.Context, ev AlarmEvent, arn string, actionErr error) {
+	data := map[string]any{"actionState": "Succeeded", "notificationResource": arn, "stateUpdateTimestamp": ev.Time.UnixMilli()}
+	summary := "Successfully executed action " + arn
+	if actionErr != nil {
+		data["actionState"] = "Failed"
+		data["error"] = truncate(actionErr.Error(), 1000)
+		summary = "Failed to execute action " + arn
+	}
+	b, _ := json.Marshal(data)
+	s.addHistory(ctx, ev.Account, ev.Region, historyItem{
+		AlarmName:       ev.AlarmName,
+		AlarmType:       "MetricAlarm",
+		Timestamp:       api.Timestamp{Time: ev.Time.Truncate(time.Millisecond)},
+		HistoryItemType: historyAction,
+		HistorySummary:  truncate(summary, maxHistorySumm),
 		HistoryData:     string(b),
 	})
 }

@@ -237,7 +237,9 @@ func AlarmDatapoints(m *metrics.View, a *AlarmSpec, end time.Time) ([]AlarmDatap
 }
 
 // runActions calls, for each action of ev's state, the first handler that
-// owns it. Errors are logged.
+// owns it. Errors are logged; on a state change (ev.Changed), the outcome
+// is an Action item of the alarm's history, as in CloudWatch. The alarm
+// loop and SetAlarmState both run actions here.
 func (s *Service) runActions(ctx context.Context, spec *AlarmSpec, ev AlarmEvent) {
 	if !spec.actionsEnabled() {
 		return
@@ -250,8 +252,12 @@ func (s *Service) runActions(ctx context.Context, spec *AlarmSpec, ev AlarmEvent
 				continue
 			}
 			owned = true
-			if err := h.Handle(ctx, arn, ev); err != nil {
+			err := h.Handle(ctx, arn, ev)
+			if err != nil {
 				s.log().Warn("alarm action failed", "alarm", ev.AlarmName, "action", arn, "state", ev.State, "err", err)
+			}
+			if ev.Changed {
+				s.recordAction(ctx, ev, arn, err)
 			}
 			break
 		}

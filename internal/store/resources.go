@@ -275,3 +275,25 @@ func collect(rows *sql.Rows) ([]Resource, error) {
 	}
 	return out, rows.Err()
 }
+
+// DeleteAll removes the resources with the given keys, with their tags and
+// job steps, in one transaction: all of them or, on error, none. Keys with
+// no resource are skipped.
+func (s *Store) DeleteAll(ctx context.Context, keys ...Key) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE account = ? AND region = ? AND kind = ? AND name = ?`,
+				k.Account, k.Region, k.Kind, k.Name); err != nil {
+				return fmt.Errorf("delete %s: %w", k, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete %d resources: %w", len(keys), err)
+	}
+	return nil
+}

@@ -747,3 +747,31 @@ func TestPreparedStatements(t *testing.T) {
 		})
 	}
 }
+
+func TestDeleteAll(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	a, b, c := res("model", "a", t0, `{}`), res("model", "b", t0, `{}`), res("model", "c", t0, `{}`)
+	for _, r := range []Resource{a, b, c} {
+		if err := s.Create(ctx, r, Tag{"k", "v"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteAll(ctx, a.Key, key("model", "missing"), c.Key); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []Resource{a, c} {
+		if _, err := s.Get(ctx, r.Key); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s after DeleteAll: %v", r.Name, err)
+		}
+		if _, err := s.ListTags(ctx, r.ARN); !errors.Is(err, ErrNotFound) {
+			t.Errorf("tags of %s after DeleteAll: %v", r.Name, err)
+		}
+	}
+	if _, err := s.Get(ctx, b.Key); err != nil {
+		t.Errorf("b: %v", err)
+	}
+	if err := s.DeleteAll(ctx); err != nil {
+		t.Errorf("DeleteAll of nothing: %v", err)
+	}
+}

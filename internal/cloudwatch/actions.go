@@ -1,0 +1,29 @@
+package cloudwatch
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// AlarmsWithActions returns, for each of arns, the alarms of an account and
+// region that name it among their actions (in any state), by alarm name.
+// Application Auto Scaling lists a step scaling policy's alarms this way.
+func (s *Service) AlarmsWithActions(ctx context.Context, account, region string, arns ...string) (map[string][]*MetricAlarm, error) {
+	out := make(map[string][]*MetricAlarm, len(arns))
+	if len(arns) == 0 {
+		return out, nil
+	}
+	all, err := s.allAlarms(ctx, account, region, "")
+	if err != nil {
+		return nil, fmt.Errorf("list alarms: %w", err)
+	}
+	for _, a := range all {
+		for _, arn := range arns {
+			if slices.Contains(a.AlarmActions, arn) || slices.Contains(a.OKActions, arn) || slices.Contains(a.InsufficientDataActions, arn) {
+				out[arn] = append(out[arn], a)
+			}
+		}
+	}
+	return out, nil
+}
