@@ -48,8 +48,9 @@ func validateRequest(sh *model.Shape, tree any, what string) error {
 		return fmt.Errorf("%w: %s: %v", errUsage, what, err)
 	}
 	vs = slices.DeleteFunc(vs, func(v model.Violation) bool {
-		// Instance types are looked up in the catalog (Plan), which --catalog
-		// may extend beyond the model's enum.
+		// Instance types are looked up in the catalog (Plan), whose error
+		// suggests a near name and --catalog, where the enum's lists
+		// every type AWS has.
 		return v.Null && filledByFlags[v.Path] ||
 			strings.HasSuffix(v.Path, ".instanceType") && strings.HasPrefix(v.Constraint, "Member must satisfy enum value set")
 	})
