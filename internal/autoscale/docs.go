@@ -44,8 +44,8 @@ type TargetState struct {
 	// LastNotScaled de-duplicates not-scaled activities: the same reason
 	// from the same policy is recorded once per breach.
 	LastNotScaled *NotScaledMark `json:"LastNotScaled,omitempty"`
-	// ScheduledActionID is the identifier in the target's scheduled action
-	// ARNs.
+	// ScheduledActionID is the identifier in the target's scaling policy
+	// and scheduled action ARNs: AWS's ARNs of one resource share it.
 	ScheduledActionID string `json:"ScheduledActionID,omitempty"`
 	// PrunedAt is when activities older than ActivityRetention were last
 	// removed.

@@ -69,7 +69,8 @@ func (s *Service) putScalingPolicy(ctx context.Context, req *api.Request, in *pu
 	}
 	unlock := s.lock(t)
 	defer unlock()
-	if _, err := s.getTarget(ctx, t); err != nil {
+	target, err := s.getTarget(ctx, t)
+	if err != nil {
 		return nil, err
 	}
 	key := s.childKey(t, kindPolicy, in.PolicyName)
@@ -94,7 +95,11 @@ func (s *Service) putScalingPolicy(ctx context.Context, req *api.Request, in *pu
 			return nil, api.Errorf(api.KindLimitExceeded,
 				"The maximum number of scaling policies (%d) for the scalable target %s has been reached.", maxPoliciesPerTarget, t.resourceID)
 		}
-		p.PolicyARN = policyARN(t, newUUID(), in.PolicyName)
+		id := target.State.ScheduledActionID
+		if id == "" {
+			id = newUUID()
+		}
+		p.PolicyARN = policyARN(t, id, in.PolicyName)
 		p.CreationTime = awstime.Timestamp{Time: req.Time.UTC().Truncate(time.Millisecond)}
 	} else {
 		p.PolicyARN, p.CreationTime = old.PolicyARN, old.CreationTime

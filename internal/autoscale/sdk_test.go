@@ -581,6 +581,15 @@ func TestScheduledActionsAPI(t *testing.T) {
 		aws.ToInt32(a.ScalableTargetAction.MinCapacity) != 4 || aws.ToInt32(a.ScalableTargetAction.MaxCapacity) != 8 || a.CreationTime == nil {
 		t.Errorf("action %+v", a)
 	}
+	// A policy on the same resource has the same identifier in its ARN, as
+	// AWS's do (botocore's examples).
+	pol, err := e.client.PutScalingPolicy(e.ctx, invocationsPolicy("alongside"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := func(arn *string) string { return strings.Split(aws.ToString(arn), ":")[6] }; id(pol.PolicyARN) != id(a.ScheduledActionARN) {
+		t.Errorf("policy %s and scheduled action %s: different resource identifiers", aws.ToString(pol.PolicyARN), aws.ToString(a.ScheduledActionARN))
+	}
 	// An update without start and end times deletes them and keeps the rest.
 	if _, err := e.client.PutScheduledAction(e.ctx, &aas.PutScheduledActionInput{ServiceNamespace: types.ServiceNamespaceSagemaker,
 		ResourceId: aws.String(variantID), ScalableDimension: dim, ScheduledActionName: aws.String("business-hours"),
