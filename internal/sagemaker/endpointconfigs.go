@@ -130,8 +130,17 @@ func (s *Service) createEndpointConfig(ctx context.Context, req *api.Request, in
 	if err != nil {
 		return nil, err
 	}
-	if len(in.AsyncInferenceConfig) > 0 {
-		return nil, api.Errorf(api.KindInvalid, "AsyncInferenceConfig: asynchronous inference is not supported by this server; its endpoints serve InvokeEndpoint (real-time) only.")
+	for _, u := range []struct {
+		given bool
+		why   string
+	}{
+		{len(in.AsyncInferenceConfig) > 0, "AsyncInferenceConfig: asynchronous inference is not supported by this server; its endpoints serve InvokeEndpoint (real-time) only."},
+		{len(in.ExplainerConfig) > 0, "ExplainerConfig: online explainability (SageMaker Clarify) is not supported by this server."},
+		{len(in.ShadowProductionVariants) > 0, "ShadowProductionVariants: shadow variants are not supported by this server; give every variant in ProductionVariants."},
+	} {
+		if u.given {
+			return nil, api.Errorf(api.KindInvalid, "%s", u.why)
+		}
 	}
 	seen := map[string]bool{}
 	for i := range in.ProductionVariants {
@@ -187,7 +196,7 @@ func checkVariant(ctx context.Context, s *Service, sc scope, cat *catalog.Catalo
 	if err != nil {
 		return err
 	}
-	return m.checkHostable()
+	return m.checkSingleContainer()
 }
 
 func (s *Service) describeEndpointConfig(ctx context.Context, req *api.Request, in *endpointConfigRef) (*EndpointConfig, error) {

@@ -273,7 +273,7 @@ func (s *Service) planEndpoint(ctx context.Context, sc scope, cfg *EndpointConfi
 // the one of the model package it names (with the model's environment
 // added), as for recommendation jobs.
 func (s *Service) modelContainer(ctx context.Context, sc scope, m *Model) (containerSpec, error) {
-	if err := m.checkHostable(); err != nil {
+	if err := m.checkSingleContainer(); err != nil {
 		return containerSpec{}, err
 	}
 	cs := m.containers()
@@ -334,13 +334,13 @@ func planSummaries(plan []variantPlan, live *hosting.EndpointDescription) []Prod
 
 func ptr[T any](v T) *T { return &v }
 
-// checkHostable fails for a model that endpoints cannot run here: an
-// inference pipeline (several Containers), whose containers SageMaker
-// chains or invokes directly.
-func (m *Model) checkHostable() error {
+// checkSingleContainer fails for a model that endpoints and jobs cannot
+// run here: an inference pipeline (several Containers), whose containers
+// SageMaker chains or invokes directly.
+func (m *Model) checkSingleContainer() error {
 	if n := len(m.containers()); n > 1 {
 		return api.Errorf(api.KindInvalid, "Model %s has %d Containers: inference pipelines (models with more than one container) are not supported by this server; "+
-			"host a model with one container (PrimaryContainer).", m.ModelName, n)
+			"use a model with one container (PrimaryContainer).", m.ModelName, n)
 	}
 	return nil
 }

@@ -483,7 +483,7 @@ func TestHostingRefusals(t *testing.T) {
 		}
 	}
 	const pipelineMsg = "Model pipeline has 2 Containers: inference pipelines (models with more than one container) are not supported by this server; " +
-		"host a model with one container (PrimaryContainer)."
+		"use a model with one container (PrimaryContainer)."
 	config := func(name, model string, edit func(*sagemaker.CreateEndpointConfigInput)) error {
 		in := &sagemaker.CreateEndpointConfigInput{EndpointConfigName: aws.String(name), ProductionVariants: []types.ProductionVariant{variant("main", model, 1, 1)}}
 		if edit != nil {
@@ -496,6 +496,26 @@ func TestHostingRefusals(t *testing.T) {
 	wantErr(t, config("async", "listed", func(in *sagemaker.CreateEndpointConfigInput) {
 		in.AsyncInferenceConfig = &types.AsyncInferenceConfig{OutputConfig: &types.AsyncInferenceOutputConfig{S3OutputPath: aws.String("s3://bucket/out")}}
 	}), "ValidationException", "AsyncInferenceConfig: asynchronous inference is not supported by this server; its endpoints serve InvokeEndpoint (real-time) only.")
+	wantErr(t, config("explainer", "listed", func(in *sagemaker.CreateEndpointConfigInput) {
+		in.ExplainerConfig = &types.ExplainerConfig{ClarifyExplainerConfig: &types.ClarifyExplainerConfig{ShapConfig: &types.ClarifyShapConfig{
+			ShapBaselineConfig: &types.ClarifyShapBaselineConfig{ShapBaseline: aws.String("1,2")}}}}
+	}), "ValidationException", "ExplainerConfig: online explainability (SageMaker Clarify) is not supported by this server.")
+	wantErr(t, config("shadow", "listed", func(in *sagemaker.CreateEndpointConfigInput) {
+		in.ShadowProductionVariants = []types.ProductionVariant{variant("shadow", "listed", 1, 1)}
+	}), "ValidationException", "ShadowProductionVariants: shadow variants are not supported by this server; give every variant in ProductionVariants.")
+	// A recommendation job would benchmark a pipeline's first container only.
+	_, err := e.sm.CreateInferenceRecommendationsJob(ctx, &sagemaker.CreateInferenceRecommendationsJobInput{
+		JobName: aws.String("pipeline-job"), JobType: types.RecommendationJobTypeDefault, RoleArn: aws.String(role),
+		InputConfig: &types.RecommendationJobInputConfig{ModelName: aws.String("pipeline")},
+	})
+	wantErr(t, err, "ValidationException", pipelineMsg)
+	// Nor may a job carry tags with AWS's reserved prefix.
+	_, err = e.sm.CreateInferenceRecommendationsJob(ctx, &sagemaker.CreateInferenceRecommendationsJobInput{
+		JobName: aws.String("tagged-job"), JobType: types.RecommendationJobTypeDefault, RoleArn: aws.String(role),
+		InputConfig: &types.RecommendationJobInputConfig{ModelName: aws.String("listed")},
+		Tags:        []types.Tag{{Key: aws.String("AWS:team"), Value: aws.String("x")}},
+	})
+	wantErr(t, err, "ValidationException", `Tag key "AWS:team": keys starting with 'aws:' are reserved for AWS use.`)
 	for _, m := range []string{"single", "listed"} {
 		if err := config(m, m, nil); err != nil {
 			t.Errorf("config of model %s: %v", m, err)
@@ -509,7 +529,7 @@ func TestHostingRefusals(t *testing.T) {
 		Containers: []types.ContainerDefinition{*single, *single}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("ep"), EndpointConfigName: aws.String("single")})
+	_, err = e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String("ep"), EndpointConfigName: aws.String("single")})
 	wantErr(t, err, "ValidationException", strings.Replace(pipelineMsg, "Model pipeline", "Model single", 1))
 
 	// DeploymentConfig, as UpdateEndpoint refuses it.

@@ -233,6 +233,9 @@ func (s *Service) createJob(ctx context.Context, req *api.Request, in *recommend
 	r.Status = d.Status
 	tags := make([]store.Tag, len(in.Tags))
 	for i, tg := range in.Tags {
+		if err := checkTagKey(tg.Key); err != nil {
+			return nil, err
+		}
 		tags[i] = store.Tag{Key: tg.Key, Value: tg.Value}
 	}
 	if err := kindJob.mapErr(s.Store.Create(ctx, r, tags...), d.JobArn); err != nil {
@@ -281,6 +284,9 @@ func (s *Service) resolveContainer(ctx context.Context, sc scope, in *recommend.
 		cs := m.containers()
 		if len(cs) == 0 {
 			return nil, api.Errorf(api.KindInvalid, "Model %s has no container to benchmark.", m.ModelArn)
+		}
+		if err := m.checkSingleContainer(); err != nil {
+			return nil, err
 		}
 		mc := cs[0]
 		if mc.ModelPackageName != "" {

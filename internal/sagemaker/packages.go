@@ -206,6 +206,9 @@ func (s *Service) createPackage(ctx context.Context, req *api.Request, in *creat
 	if err != nil {
 		return nil, err
 	}
+	if err := checkTagKeys(in.Tags); err != nil { // create checks them on the unversioned path
+		return nil, err
+	}
 	if p.ModelApprovalStatus == "" {
 		p.ModelApprovalStatus = "PendingManualApproval"
 	}

@@ -73,9 +73,16 @@ func ownARN(req *api.Request, arn string) error {
 // case).
 func checkTagKeys(tags []Tag) error {
 	for _, t := range tags {
-		if len(t.Key) >= 4 && strings.EqualFold(t.Key[:4], "aws:") {
-			return api.Errorf(api.KindInvalid, "Tag key %q: keys starting with 'aws:' are reserved for AWS use.", t.Key)
+		if err := checkTagKey(t.Key); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+func checkTagKey(key string) error {
+	if len(key) >= 4 && strings.EqualFold(key[:4], "aws:") {
+		return api.Errorf(api.KindInvalid, "Tag key %q: keys starting with 'aws:' are reserved for AWS use.", key)
 	}
 	return nil
 }

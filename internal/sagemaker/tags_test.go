@@ -119,6 +119,11 @@ func TestTags(t *testing.T) {
 				_, err := e.sm.CreateModel(e.ctx, in)
 				return err
 			}, "ValidationException", `Tag key "aws:cloudformation:stack-name": keys starting with 'aws:' are reserved for AWS use.`},
+			{"reserved prefix on a package version", func() error {
+				_, err := e.sm.CreateModelPackage(e.ctx, &sagemaker.CreateModelPackageInput{ModelPackageGroupName: aws.String("reserved-group"),
+					Tags: tagList("aws:x", "s")})
+				return err
+			}, "ValidationException", `Tag key "aws:x": keys starting with 'aws:' are reserved for AWS use.`},
 			{"add to unknown ARN", func() error {
 				_, err := e.sm.AddTags(e.ctx, &sagemaker.AddTagsInput{ResourceArn: aws.String(arn("endpoint", "nope")), Tags: tagList("a", "b")})
 				return err
