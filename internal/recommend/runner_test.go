@@ -176,8 +176,8 @@ func TestDefaultJobFindsReferenceCapacity(t *testing.T) {
 			if m.ModelLatency < int(tt.service/time.Microsecond) {
 				t.Errorf("ModelLatency %d µs is below the service time %s", m.ModelLatency, tt.service)
 			}
-			if m.CostPerHour == nil || *m.CostPerHour != 0.1 || *m.CostPerInference != 0.1/(float64(m.MaxInvocations)*60) {
-				t.Errorf("cost: %v %v", m.CostPerHour, m.CostPerInference)
+			if m.CostPerHour == nil || *m.CostPerHour != 0.1 || *m.CostPerInference != roundCost(0.1/(float64(m.MaxInvocations)*60)) {
+				t.Errorf("cost: %v %v", deref(m.CostPerHour), deref(m.CostPerInference))
 			}
 			if m.CpuUtilization == nil || m.MemoryUtilization == nil || *m.MemoryUtilization <= 0 || m.ModelSetupTime == nil {
 				t.Errorf("readings missing: %+v", m)
