@@ -364,11 +364,18 @@ func (i *Instance) terminate() {
 		return
 	}
 	unix.Kill(-i.pid, unix.SIGTERM)
-	for _, p := range tree(all, []int{i.pid}, i.pid) {
+	t := tree(all, []int{i.pid}, i.pid)
+	for _, p := range t {
 		if p.pgid != i.pid {
 			unix.Kill(p.pid, unix.SIGTERM)
 		}
 	}
+	// sweep finds what is left of them even once the leader is reaped:
+	// a descendant still dying of the SIGTERM when the leader has exited
+	// is killed and waited for, not left for the caller to find.
+	i.treeMu.Lock()
+	i.lastTree = t
+	i.treeMu.Unlock()
 }
 
 // sweep kills the whole process tree and returns the processes it killed.
