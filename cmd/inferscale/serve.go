@@ -53,7 +53,9 @@ verified against FILE, one access key per line:
   AKIDTEAMA   s3cr3t-a   111122223333
   AKIDTEAMB   s3cr3t-b
 
-(ACCOUNT is 12 digits, ` + api.DefaultAccount + ` when omitted.) The address
+(ACCOUNT is 12 digits, ` + api.DefaultAccount + ` when omitted.) /metrics is
+not signed: with --credentials it answers loopback clients only, unless
+--public-metrics. The address
 actually listened on is printed as "listening on HOST:PORT", so port 0 picks
 a free port. SIGTERM or SIGINT shuts down gracefully.
 
@@ -77,6 +79,7 @@ func runServe(ctx context.Context, cio cmdIO, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8686", "listen `address` (host:port; port 0 picks a free one)")
 	dataDir := fs.String("data-dir", "", "`directory` of the database (created if missing; required)")
 	credFile := fs.String("credentials", "", "`file` of access keys whose signatures are verified (see above)")
+	publicMetrics := fs.Bool("public-metrics", false, "with --credentials, serve /metrics (unsigned) to any client, not only loopback ones")
 	verbose := fs.Bool("v", false, "log every request")
 	maxJobs := fs.Int("max-jobs", sagemaker.DefaultMaxConcurrentJobs(), "recommendation jobs run at once; others wait, PENDING")
 	var catalogs multiFlag
@@ -133,8 +136,8 @@ func runServe(ctx context.Context, cio cmdIO, args []string) error {
 	}
 
 	log := newLogger(cio.stderr, *verbose)
-	srv, err := server.New(ctx, server.Config{DataDir: *dataDir, Credentials: creds, Logger: log, Version: buildVersion(), Jobs: jobs,
-		Hosting: sagemaker.HostingOptions{InstanceQuota: *quota}})
+	srv, err := server.New(ctx, server.Config{DataDir: *dataDir, Credentials: creds, PublicMetrics: *publicMetrics, Logger: log,
+		Version: buildVersion(), Jobs: jobs, Hosting: sagemaker.HostingOptions{InstanceQuota: *quota}})
 	if err != nil {
 		return err
 	}

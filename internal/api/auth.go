@@ -19,6 +19,10 @@ type Identity struct {
 	AccessKey string // "" for unsigned requests
 	Region    string
 	Account   string
+	// Service is the credential scope's service, which a verified
+	// signature must name as the service's signing name.
+	Service  string
+	Verified bool // the signature was verified
 }
 
 // Authenticator establishes the identity of a request. body is the complete
@@ -42,7 +46,12 @@ func (a ScopeAuth) Authenticate(r *http.Request, _ []byte, _ time.Time) (Identit
 	id := Identity{Region: DefaultRegion, Account: DefaultAccount}
 	h := Header(r.Header, "Authorization")
 	if h == "" {
-		return id, nil
+		// A presigned URL names its scope in the query.
+		cred := r.URL.Query().Get("X-Amz-Credential")
+		if cred == "" {
+			return id, nil
+		}
+		h = sigv4.Algorithm + " Credential=" + cred + ", SignedHeaders=host, Signature=-"
 	}
 	auth, err := sigv4.ParseAuthorization(h)
 	if err != nil {
@@ -89,6 +98,10 @@ func StaticCredentials(m map[string]Credential) func(string) (Credential, bool) 
 func (a SigV4Auth) Authenticate(r *http.Request, body []byte, now time.Time) (Identity, error) {
 	h := Header(r.Header, "Authorization")
 	if h == "" {
+		if r.URL.RawQuery != "" && r.URL.Query().Get("X-Amz-Signature") != "" {
+			return Identity{}, &sigv4.Error{Code: sigv4.CodeMissing,
+				Message: "Presigned URLs (query-string authentication) are not supported by this server: sign the Authorization header."}
+		}
 		return Identity{}, &sigv4.Error{Code: sigv4.CodeMissing, Message: "Missing Authentication Token"}
 	}
 	auth, err := sigv4.ParseAuthorization(h)
@@ -100,13 +113,15 @@ func (a SigV4Auth) Authenticate(r *http.Request, body []byte, now time.Time) (Id
 	if a.Lookup != nil {
 		cred, ok = a.Lookup(auth.AccessKey)
 	}
-	if !ok {
+	// This server issues no temporary credentials: a session token is
+	// never one of its own.
+	if !ok || Header(r.Header, "X-Amz-Security-Token") != "" {
 		return Identity{}, &sigv4.Error{Code: sigv4.CodeUnrecognized, Message: "The security token included in the request is invalid."}
 	}
 	if err := sigv4.Verify(r, body, auth, cred.SecretKey, now, a.MaxSkew); err != nil {
 		return Identity{}, err
 	}
-	id := Identity{AccessKey: auth.AccessKey, Region: auth.Region, Account: cred.Account}
+	id := Identity{AccessKey: auth.AccessKey, Region: auth.Region, Account: cred.Account, Service: auth.Service, Verified: true}
 	if id.Region == "" {
 		id.Region = DefaultRegion
 	}

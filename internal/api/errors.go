@@ -149,6 +149,14 @@ var queryCodes = map[string]string{
 	CodeRequestTooLarge:  "RequestEntityTooLarge",
 }
 
+// queryStatus are the HTTP statuses that query services (CloudWatch) give
+// protocol-level codes where JSON services give others: AWS's common errors
+// answer InvalidClientTokenId and SignatureDoesNotMatch with 403.
+var queryStatus = map[string]int{
+	CodeUnrecognized:     http.StatusForbidden,
+	CodeInvalidSignature: http.StatusForbidden,
+}
+
 // protocolError returns an *Error with a protocol-level code.
 func protocolError(code, format string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Code: code, Status: protocolStatus[code], Message: fmt.Sprintf(format, args...)}
@@ -267,6 +275,9 @@ func (s *Service) resolve(err error) wireError {
 	}
 	if we.Status == 0 {
 		we.Status = protocolStatus[we.Code]
+	}
+	if st, ok := queryStatus[we.Code]; ok && s != nil && s.AWSQuery {
+		we.Status = st
 	}
 	if we.Status == 0 && s != nil {
 		we.Status = s.statusOf(we.Code)

@@ -488,6 +488,10 @@ func (x *exchange) authenticate(body []byte) (Identity, bool) {
 		x.fail(authError(err))
 		return id, false
 	}
+	if want := x.svc.SigningName(); id.Verified && want != "" && id.Service != want {
+		x.fail(protocolError(CodeInvalidSignature, "Credential should be scoped to correct service: '%s'. ", want))
+		return id, false
+	}
 	return id, true
 }
 

@@ -107,6 +107,20 @@ func NewService(m *model.Service) *Service {
 	return s
 }
 
+// SigningName is the service name of the SigV4 credential scopes the
+// service accepts: the model's signingName ("monitoring" for CloudWatch,
+// "sagemaker" for SageMaker and SageMaker Runtime), else its endpoint
+// prefix. A Service without a model accepts any.
+func (s *Service) SigningName() string {
+	if s.Model == nil {
+		return ""
+	}
+	if n := s.Model.Metadata.SigningName; n != "" {
+		return n
+	}
+	return s.Model.Metadata.EndpointPrefix
+}
+
 func (s *Service) contentType() string {
 	return "application/x-amz-json-" + s.JSONVersion
 }

@@ -76,6 +76,10 @@ type Config struct {
 	// defaults to DataDir/endpoints, Now to the server's clock, Metrics to
 	// the server's metrics store.
 	Hosting sagemaker.HostingOptions
+	// PublicMetrics serves /metrics to any client. Without it, a server
+	// with Credentials serves /metrics to loopback clients only: the
+	// export is not signed, and shows every account's series.
+	PublicMetrics bool
 	// MetricsMaxBytes is the metrics store's memory budget
 	// (metrics.Options.MaxBytes; 0 = metrics.DefaultMaxBytes).
 	MetricsMaxBytes int64
@@ -181,7 +185,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	m := newMetrics(reg)
 	s.Router.Observe = m.observe
 
-	s.handler = &routes{
+	rs := &routes{
 		healthz: http.HandlerFunc(s.healthz),
 		// A metric that cannot be gathered is logged and left out, rather
 		// than failing the whole scrape.
@@ -189,7 +193,27 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			ErrorHandling: promhttp.ContinueOnError}),
 		api: s.Router,
 	}
+	if cfg.Credentials != nil && !cfg.PublicMetrics {
+		rs.metrics = loopbackOnly(rs.metrics)
+	}
+	s.handler = rs
 	return s, nil
+}
+
+// loopbackOnly serves h to clients on loopback addresses and answers 403 to
+// others. /metrics is not signed: with credentials, which let a server
+// listen beyond loopback, it would show anyone every account's endpoint
+// names and traffic.
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			http.Error(w, "/metrics answers loopback clients only on a server with credentials (inferscale serve --public-metrics opens it)",
+				http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // routes sends GET /healthz and GET /metrics to their handlers and every

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -26,6 +27,8 @@ func TestParseCredentials(t *testing.T) {
 	}{
 		{name: "keys with and without account", in: "# comment\n\nAKIDA  secret-a\t111122223333\n  AKIDB secret-b  \n",
 			want: map[string]api.Credential{"AKIDA": {SecretKey: "secret-a", Account: "111122223333"}, "AKIDB": {SecretKey: "secret-b"}}},
+		{name: "byte-order mark", in: "\ufeffAKIDX sx 111122223333\r\n",
+			want: map[string]api.Credential{"AKIDX": {SecretKey: "sx", Account: "111122223333"}}},
 		{name: "missing secret", in: "AKIDA\n", err: "line 1: want ACCESS_KEY SECRET_KEY [ACCOUNT], got 1 fields"},
 		{name: "too many fields", in: "# x\nA s 111122223333 extra\n", err: "line 2: want"},
 		{name: "bad account", in: "A s 1234\n", err: `line 1: account "1234" is not 12 digits`},
@@ -364,5 +367,39 @@ func TestMetricsExportSurvivesUserData(t *testing.T) {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// TestMetricsLoopbackOnly: with credentials, /metrics answers loopback
+// clients only, unless PublicMetrics; the API is unaffected.
+func TestMetricsLoopbackOnly(t *testing.T) {
+	creds := map[string]api.Credential{"AKID": {SecretKey: "s"}}
+	for _, tt := range []struct {
+		name   string
+		cfg    Config
+		remote string
+		want   int
+	}{
+		{"no credentials, remote client", Config{}, "10.1.2.3:4567", http.StatusOK},
+		{"credentials, loopback client", Config{Credentials: creds}, "127.0.0.1:4567", http.StatusOK},
+		{"credentials, IPv6 loopback", Config{Credentials: creds}, "[::1]:4567", http.StatusOK},
+		{"credentials, remote client", Config{Credentials: creds}, "10.1.2.3:4567", http.StatusForbidden},
+		{"credentials, public metrics", Config{Credentials: creds, PublicMetrics: true}, "10.1.2.3:4567", http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.DataDir = t.TempDir()
+			srv, err := New(context.Background(), tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			r.RemoteAddr = tt.remote
+			w := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(w, r)
+			if w.Code != tt.want {
+				t.Errorf("GET /metrics from %s: %d, want %d", tt.remote, w.Code, tt.want)
+			}
+		})
 	}
 }

@@ -106,6 +106,10 @@ func ParseAuthorization(h string) (Authorization, error) {
 				return a, errorf(CodeIncomplete, "Authorization header requires 'Credential' parameter of the form AKID/yyyymmdd/region/service/aws4_request. Authorization=%s", h)
 			}
 			a.AccessKey, a.Date, a.Region, a.Service = fields[0], fields[1], fields[2], fields[3]
+			if !validRegion(a.Region) {
+				// The region becomes part of the caller's scope and of ARNs.
+				return a, errorf(CodeInvalidSignature, "Credential should be scoped to a valid region. ")
+			}
 			haveCred = true
 		case "SignedHeaders":
 			a.SignedHeaders = strings.Split(v, ";")
@@ -129,6 +133,23 @@ func ParseAuthorization(h string) (Authorization, error) {
 		return a, errorf(CodeIncomplete, "Authorization header requires %s parameter(s). Authorization=%s", strings.Join(missing, ", "), h)
 	}
 	return a, nil
+}
+
+// validRegion reports whether a credential scope's region has the form of
+// a region name: lower-case words of letters and digits joined by hyphens
+// (us-east-1, eusc-de-east-1, or a local name such as "local"), at most 32
+// characters, so nothing else (colons, spaces, capitals) reaches ARNs.
+func validRegion(r string) bool {
+	if r == "" || len(r) > 32 || r[0] == '-' || r[len(r)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' && r[i-1] != '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // RequestTime returns the signing time from X-Amz-Date (or Date).
@@ -189,7 +210,7 @@ func Verify(r *http.Request, body []byte, a Authorization, secret string, now ti
 	}
 	canonical := CanonicalRequest(r, payload, a.SignedHeaders)
 	want := Sign(secret, a, signed, canonical)
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(a.Signature))) {
+	if !hmac.Equal([]byte(want), []byte(a.Signature)) { // lower-case hex, as AWS compares it
 		return errorf(CodeInvalidSignature, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
 	return nil
