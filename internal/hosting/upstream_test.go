@@ -276,6 +276,23 @@ func TestUpstreamNoRetry(t *testing.T) {
 				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Len")
 			}
 		}, true},
+		// The instance read the request on a kept-alive connection and
+		// then closed it, or reset it, or crashed: it may have run the
+		// model. Sent again, it would run it twice.
+		{"read, then closed, on a reused connection", func(s *rawServer, n int, c net.Conn, br *bufio.Reader) {
+			if n == 0 && s.readRequest(n, br) {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}
+			s.readRequest(n, br)
+		}, true},
+		{"read, then reset, on a reused connection", func(s *rawServer, n int, c net.Conn, br *bufio.Reader) {
+			if n == 0 && s.readRequest(n, br) {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}
+			if s.readRequest(n, br) {
+				c.(*net.TCPConn).SetLinger(0)
+			}
+		}, true},
 		{"malformed response", func(s *rawServer, n int, c net.Conn, br *bufio.Reader) {
 			if s.readRequest(n, br) {
 				io.WriteString(c, "SSH-2.0-OpenSSH\r\n\r\n")
