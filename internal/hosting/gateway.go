@@ -234,6 +234,8 @@ func classOf(err error) (StatusClass, int) {
 		return StatusModelError, me.OriginalStatusCode
 	case errors.As(err, &ve):
 		return Status4XX, 0
+	case errors.Is(err, context.Canceled):
+		return StatusCanceled, 0
 	default:
 		return Status5XX, 0
 	}

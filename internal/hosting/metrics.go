@@ -18,6 +18,10 @@ const (
 	// Invocation5XXErrors when it answered 4xx or 5xx: see
 	// Invocation.ModelStatus).
 	StatusModelError
+	// StatusCanceled: the caller gave up (the client closed its
+	// connection) before the answer: counted in none of the error
+	// metrics, as AWS does not count it as its failure.
+	StatusCanceled
 )
 
 // String returns the class name as a metric suffix.
@@ -31,6 +35,8 @@ func (c StatusClass) String() string {
 		return "5XX"
 	case StatusModelError:
 		return "ModelError"
+	case StatusCanceled:
+		return "Canceled"
 	}
 	return "unknown"
 }

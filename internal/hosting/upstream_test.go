@@ -522,7 +522,8 @@ func TestInvokeCallerEnds(t *testing.T) {
 	tg := tag(t)
 	ep := startEndpoint(t, []VariantConfig{{Name: "main", Spec: modelSpec(tg), InstanceCount: 1, Weight: 1}})
 	waitInService(t, ep, ep.Variant("main"), tg, 1)
-	g := NewGateway(GatewayConfig{})
+	rec := &recorder{}
+	g := NewGateway(GatewayConfig{Recorder: rec})
 	defer g.Close()
 	slow := &InvokeRequest{Body: []byte("x"), CustomAttributes: "delay=2s"}
 
@@ -540,6 +541,10 @@ func TestInvokeCallerEnds(t *testing.T) {
 	_, err = g.Invoke(cctx, ep, slow)
 	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
 		t.Errorf("caller cancelled: err = %v after %v", err, time.Since(start))
+	}
+	// The client went away: not the service's failure (Invocation5XXErrors).
+	if c := rec.last().Class; c != StatusCanceled {
+		t.Errorf("caller cancelled: recorded as %s, want %s", c, StatusCanceled)
 	}
 
 	_, err = g.Invoke(context.Background(), ep, &InvokeRequest{Body: []byte("x"), Accept: "a\r\nX-Injected: 1"})

@@ -76,6 +76,12 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	}
 	resp, err := rt.gateway.Invoke(ctx, ep, in)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			// The client closed its connection: no one reads the answer,
+			// and it is not the service's failure (500 would log it as
+			// one). 499 is nginx's "client closed request".
+			return &api.Error{Code: "RequestCanceled", Status: statusClientClosed, Message: "The client closed the connection before the model answered.", Err: err}
+		}
 		var ue *hosting.ServiceUnavailableError
 		if errors.As(err, &ue) {
 			if st := ep.Describe().Status; st == hosting.StatusCreating || st == hosting.StatusFailed {
@@ -87,6 +93,10 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	captured(capture, req, in, resp)
 	return resp.Write(w)
 }
+
+// statusClientClosed is the status logged for an invocation whose client
+// went away before the answer (nginx's 499).
+const statusClientClosed = 499
 
 // endpointNotFound is SageMaker Runtime's answer for an endpoint that does
 // not exist or is not in service (Creating, Failed).
