@@ -215,25 +215,29 @@ func (g *Gateway) Invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest) 
 		total := time.Since(start).Microseconds()
 		// Waiting for a model to load is ModelLoadingWaitTime, not overhead.
 		inv.OverheadLatencyMicros = max(total-inv.ModelLatencyMicros-inv.ModelLoadingWaitMicros, 0)
-		inv.Class = classOf(err)
+		inv.Class, inv.ModelStatus = classOf(err)
 		g.rec.RecordInvocation(inv)
 	}
 	return resp, err
 }
 
-func classOf(err error) StatusClass {
+// classOf classifies an outcome; for a ModelError, it also returns the
+// container's status (0 if it gave none).
+func classOf(err error) (StatusClass, int) {
 	if err == nil {
-		return Status2XX
+		return Status2XX, 0
 	}
 	var me *ModelError
 	var ve *ValidationError
 	switch {
 	case errors.As(err, &me):
-		return StatusModelError
+		return StatusModelError, me.OriginalStatusCode
 	case errors.As(err, &ve):
-		return Status4XX
+		return Status4XX, 0
+	case errors.Is(err, context.Canceled):
+		return StatusCanceled, 0
 	default:
-		return Status5XX
+		return Status5XX, 0
 	}
 }
 

@@ -302,8 +302,11 @@ func TestInvokeErrors(t *testing.T) {
 			if tt.echoed && !bytes.Equal(resp.Body, tt.req.Body) {
 				t.Errorf("body of %d bytes not echoed (%d bytes)", len(tt.req.Body), len(resp.Body))
 			}
+			var me *ModelError
 			if inv := rec.last(); inv.Class != tt.class || inv.Endpoint != tt.ep.Name() {
 				t.Errorf("recorded %+v, want class %s", inv, tt.class)
+			} else if errors.As(err, &me) && inv.ModelStatus != me.OriginalStatusCode {
+				t.Errorf("recorded model status %d, want %d", inv.ModelStatus, me.OriginalStatusCode)
 			}
 		})
 	}

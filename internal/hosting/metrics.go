@@ -14,8 +14,14 @@ const (
 	// Status5XX: the service could not serve it (Invocation5XXErrors).
 	Status5XX
 	// StatusModelError: the model answered with an error status, timed out
-	// or failed (InvocationModelErrors).
+	// or failed (InvocationModelErrors; also Invocation4XXErrors or
+	// Invocation5XXErrors when it answered 4xx or 5xx: see
+	// Invocation.ModelStatus).
 	StatusModelError
+	// StatusCanceled: the caller gave up (the client closed its
+	// connection) before the answer: counted in none of the error
+	// metrics, as AWS does not count it as its failure.
+	StatusCanceled
 )
 
 // String returns the class name as a metric suffix.
@@ -29,6 +35,8 @@ func (c StatusClass) String() string {
 		return "5XX"
 	case StatusModelError:
 		return "ModelError"
+	case StatusCanceled:
+		return "Canceled"
 	}
 	return "unknown"
 }
@@ -47,6 +55,11 @@ type Invocation struct {
 	// ModelLoadingWaitMicros.
 	OverheadLatencyMicros int64
 	Class                 StatusClass
+	// ModelStatus is the container's status code when Class is
+	// StatusModelError and the container answered (0 when it timed out or
+	// failed without a response): AWS counts a container's 4xx and 5xx
+	// answers in Invocation4XXErrors and Invocation5XXErrors too.
+	ModelStatus int
 	// InstancesInService is how many instances the variant had in service
 	// when one was chosen (0 when none was): InvocationsPerInstance counts
 	// 1/InstancesInService per invocation.

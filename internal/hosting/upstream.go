@@ -84,11 +84,18 @@ type upResponse struct {
 
 // do sends req and reads the response, on an idle connection if there is
 // one. now is the time of the call; deadline bounds the whole exchange;
-// ctx ending interrupts it within ctxPoll. A connection kept alive that
-// the instance has closed meanwhile fails before any byte of the response
-// arrives: the request is then sent once more, on a new connection, as
-// net/http and browsers do (the instance may have read it before closing,
-// the usual caveat of that rule).
+// ctx ending interrupts it within ctxPoll.
+//
+// A request is sent a second time, on a new connection, only when no byte
+// of it can have reached the instance: when writing it to a kept-alive
+// connection failed before any byte went out (the instance had closed
+// it). Once written, a failure may follow the instance's reading it, or
+// acting on it, and is returned: replaying an invocation would run the
+// model twice. So that a connection the instance closed while it was idle
+// (its keep-alive timeout, a restart) does not fail a request that way,
+// one idle for peekAfter is checked before it is used (see
+// httpwire.Socket.PeerGone), as net/http's Transport, which reads its idle
+// connections, knows of a server's closing them (errServerClosedIdle).
 func (u *upstream) do(ctx context.Context, req *upRequest, now, deadline time.Time, maxIdle int) (upResponse, error) {
 	if u.err != nil {
 		return upResponse{}, u.err
@@ -96,7 +103,7 @@ func (u *upstream) do(ctx context.Context, req *upRequest, now, deadline time.Ti
 	for attempt := 0; ; attempt++ {
 		var c *upConn
 		if attempt == 0 {
-			c = u.get(now)
+			c = u.getLive(now)
 		}
 		reused := c != nil
 		if c == nil {
@@ -105,7 +112,7 @@ func (u *upstream) do(ctx context.Context, req *upRequest, now, deadline time.Ti
 				return upResponse{}, err
 			}
 		}
-		resp, got, err := c.roundTrip(ctx, req, now, deadline, u.host)
+		resp, sent, err := c.roundTrip(ctx, req, now, deadline, u.host)
 		if err == nil {
 			if c.resp.Close {
 				c.close()
@@ -116,11 +123,35 @@ func (u *upstream) do(ctx context.Context, req *upRequest, now, deadline time.Ti
 			return resp, nil
 		}
 		c.close()
-		if attempt == 0 && reused && !got && staleConnErr(err) && ctx.Err() == nil {
+		if attempt == 0 && reused && !sent && staleConnErr(err) && ctx.Err() == nil {
 			continue
 		}
 		return upResponse{}, err
 	}
+}
+
+// peekAfter is how long a connection must have been idle (since its last
+// request started) to be checked for the instance's closing it before it
+// is reused. Below it, the check's system call is not spent: an instance
+// does not time out connections idle for so short a time, and under load
+// connections are reused sooner.
+const peekAfter = time.Millisecond
+
+// maxPeeked bounds the idle connections getLive checks and finds closed
+// before it gives up on the pool (a restarted instance closed them all).
+const maxPeeked = 4
+
+// getLive is get, passing over the connections the instance has closed
+// while they were idle.
+func (u *upstream) getLive(now time.Time) *upConn {
+	for range maxPeeked {
+		c := u.get(now)
+		if c == nil || c.sock == nil || now.Sub(c.idleSince) < peekAfter || !c.sock.PeerGone() {
+			return c
+		}
+		c.close()
+	}
+	return nil
 }
 
 // get takes the most recently used idle connection, or returns nil. If
@@ -252,9 +283,9 @@ const (
 	deadlineSlack = ctxPoll / 10
 )
 
-// roundTrip writes req and reads its response. got reports whether any
-// byte of the response arrived.
-func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline time.Time, host string) (resp upResponse, got bool, err error) {
+// roundTrip writes req and reads its response. sent reports whether any
+// byte of the request may have gone out.
+func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline time.Time, host string) (resp upResponse, sent bool, err error) {
 	next := earliest(deadline, now.Add(ctxPoll))
 	if d := next.Sub(c.deadline); d < 0 || d > deadlineSlack {
 		if err := c.nc.SetDeadline(next); err != nil {
@@ -279,26 +310,30 @@ func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline ti
 	// same call, without a read that would find nothing yet (an instance
 	// answers only when asked; nothing of an earlier response is left).
 	awaited := false
+	var n int64
 	if len(req.body) <= smallBody {
 		b = append(b, req.body...)
 		if c.sock != nil && c.r == c.w {
-			var n int
-			n, err = c.sock.WriteAwait(b)
-			awaited = err == nil && n == len(b)
+			var k int
+			k, err = c.sock.WriteAwait(b)
+			awaited = err == nil && k == len(b)
+			n = int64(k)
 			if err == nil && !awaited {
-				err = c.write(ctx, deadline, b[n:], nil)
+				var m int64
+				m, err = c.write(ctx, deadline, b[k:], nil)
+				n += m
 			}
 		} else {
-			err = c.write(ctx, deadline, b, nil)
+			n, err = c.write(ctx, deadline, b, nil)
 		}
 	} else {
-		err = c.write(ctx, deadline, b, req.body)
+		n, err = c.write(ctx, deadline, b, req.body)
 	}
 	if cap(b) <= 2*smallBody+4<<10 {
 		c.wbuf = b
 	}
 	if err != nil {
-		return resp, false, fmt.Errorf("write request: %w", err)
+		return resp, n > 0, fmt.Errorf("write request: %w", err)
 	}
 
 	if !awaited {
@@ -313,11 +348,10 @@ func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline ti
 	c.contentType, c.customAttributes = "", ""
 	for {
 		if c.r < c.w {
-			got = true
 			n, err := c.resp.Advance(c.buf[c.r:c.w])
 			c.r += n
 			if err != nil {
-				return resp, got, fmt.Errorf("read response: %w", err)
+				return resp, true, fmt.Errorf("read response: %w", err)
 			}
 			if c.resp.Done() {
 				break
@@ -332,7 +366,7 @@ func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline ti
 				c.r = 0
 			} else {
 				if len(c.buf) >= 2*httpwire.MaxHeaderBytes {
-					return resp, got, fmt.Errorf("read response: %w", httpwire.ProtocolError("response line too long"))
+					return resp, true, fmt.Errorf("read response: %w", httpwire.ProtocolError("response line too long"))
 				}
 				nb := make([]byte, 2*len(c.buf))
 				c.w = copy(nb, c.buf[c.r:c.w])
@@ -343,7 +377,6 @@ func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline ti
 		c.w += n
 		if rerr != nil {
 			if n > 0 {
-				got = true
 				continue // parse what came with the error first
 			}
 			if errors.Is(rerr, os.ErrDeadlineExceeded) {
@@ -355,9 +388,9 @@ func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline ti
 				if c.r == c.w && c.resp.EOF() {
 					break
 				}
-				return resp, got, fmt.Errorf("read response: %w", io.ErrUnexpectedEOF)
+				return resp, true, fmt.Errorf("read response: %w", io.ErrUnexpectedEOF)
 			}
-			return resp, got, fmt.Errorf("read response: %w", rerr)
+			return resp, true, fmt.Errorf("read response: %w", rerr)
 		}
 	}
 	if c.r != c.w {
@@ -373,32 +406,41 @@ func (c *upConn) roundTrip(ctx context.Context, req *upRequest, now, deadline ti
 }
 
 // write writes head and body (if any, in the same system call), going on
-// past deadlines that only poll ctx.
-func (c *upConn) write(ctx context.Context, deadline time.Time, head, body []byte) error {
+// past deadlines that only poll ctx. It returns how many bytes went out.
+func (c *upConn) write(ctx context.Context, deadline time.Time, head, body []byte) (int64, error) {
 	var bufs net.Buffers
 	if body != nil {
 		bufs = net.Buffers{head, body}
 	}
-	for {
+	var total int64
+	for range maxWritePolls {
 		var err error
 		if body == nil {
 			var n int
 			n, err = c.rw.Write(head)
 			head = head[n:]
+			total += int64(n)
 		} else {
-			_, err = bufs.WriteTo(c.nc) // consumes what it wrote
+			var n int64
+			n, err = bufs.WriteTo(c.nc) // consumes what it wrote
+			total += n
 		}
 		if err == nil {
-			return nil
+			return total, nil
 		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			return err
+			return total, err
 		}
 		if err := c.pollCtx(ctx, deadline); err != nil {
-			return err
+			return total, err
 		}
 	}
+	return total, os.ErrDeadlineExceeded
 }
+
+// maxWritePolls bounds write's polls of ctx: more than a request's
+// deadline allows (ctxPoll apart), for DefaultModelTimeout and far more.
+const maxWritePolls = 1 << 20
 
 // pollCtx is called when the connection's deadline has passed: it returns
 // ctx's error if ctx has ended, os.ErrDeadlineExceeded if the request's

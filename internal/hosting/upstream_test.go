@@ -276,6 +276,23 @@ func TestUpstreamNoRetry(t *testing.T) {
 				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Len")
 			}
 		}, true},
+		// The instance read the request on a kept-alive connection and
+		// then closed it, or reset it, or crashed: it may have run the
+		// model. Sent again, it would run it twice.
+		{"read, then closed, on a reused connection", func(s *rawServer, n int, c net.Conn, br *bufio.Reader) {
+			if n == 0 && s.readRequest(n, br) {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}
+			s.readRequest(n, br)
+		}, true},
+		{"read, then reset, on a reused connection", func(s *rawServer, n int, c net.Conn, br *bufio.Reader) {
+			if n == 0 && s.readRequest(n, br) {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			}
+			if s.readRequest(n, br) {
+				c.(*net.TCPConn).SetLinger(0)
+			}
+		}, true},
 		{"malformed response", func(s *rawServer, n int, c net.Conn, br *bufio.Reader) {
 			if s.readRequest(n, br) {
 				io.WriteString(c, "SSH-2.0-OpenSSH\r\n\r\n")
@@ -505,7 +522,8 @@ func TestInvokeCallerEnds(t *testing.T) {
 	tg := tag(t)
 	ep := startEndpoint(t, []VariantConfig{{Name: "main", Spec: modelSpec(tg), InstanceCount: 1, Weight: 1}})
 	waitInService(t, ep, ep.Variant("main"), tg, 1)
-	g := NewGateway(GatewayConfig{})
+	rec := &recorder{}
+	g := NewGateway(GatewayConfig{Recorder: rec})
 	defer g.Close()
 	slow := &InvokeRequest{Body: []byte("x"), CustomAttributes: "delay=2s"}
 
@@ -523,6 +541,10 @@ func TestInvokeCallerEnds(t *testing.T) {
 	_, err = g.Invoke(cctx, ep, slow)
 	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
 		t.Errorf("caller cancelled: err = %v after %v", err, time.Since(start))
+	}
+	// The client went away: not the service's failure (Invocation5XXErrors).
+	if c := rec.last().Class; c != StatusCanceled {
+		t.Errorf("caller cancelled: recorded as %s, want %s", c, StatusCanceled)
 	}
 
 	_, err = g.Invoke(context.Background(), ep, &InvokeRequest{Body: []byte("x"), Accept: "a\r\nX-Injected: 1"})

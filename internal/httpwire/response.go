@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
 )
 
 // MaxHeaderBytes bounds a response's status line and header block.
@@ -210,16 +209,28 @@ func (p *Response) parseHeader(b []byte) (int, error) {
 	if from < 0 {
 		from = 0
 	}
-	i := bytes.Index(b[from:], crlfcrlf)
-	if i < 0 {
+	// The header block ends at an empty line. Lines end in CRLF, or in a
+	// bare LF, which a recipient may take as a line end (RFC 9112,
+	// section 2.2): the end is the first LF CRLF or LF LF.
+	var end, hdrEnd int // after the empty line; after the last header line
+	if i := bytes.Index(b[from:], lfcrlf); i >= 0 {
+		end, hdrEnd = from+i+3, from+i+1
+	}
+	search := b[from:]
+	if end > 0 {
+		search = b[from : end-2]
+	}
+	if i := bytes.Index(search, lflf); i >= 0 {
+		end, hdrEnd = from+i+2, from+i+1
+	}
+	if end == 0 {
 		if len(b) > MaxHeaderBytes {
 			return 0, ProtocolError("header block over %d bytes", MaxHeaderBytes)
 		}
 		p.scanned = len(b)
 		return 0, nil
 	}
-	end := from + i + 4
-	hdr := b[:end-2] // each line ends in CRLF
+	hdr := b[:hdrEnd] // each line ends in LF
 
 	// Status line: HTTP/1.x SP 3DIGIT [SP reason]
 	eol := bytes.IndexByte(hdr, '\n')
@@ -252,6 +263,10 @@ func (p *Response) parseHeader(b []byte) (int, error) {
 		if len(line) > 0 && line[len(line)-1] == '\r' {
 			line = line[:len(line)-1]
 		}
+		if bytes.IndexByte(line, '\r') >= 0 {
+			// A bare CR: a line end to some, which would split the field.
+			return 0, ProtocolError("CR in header line %q", truncate(line, 60))
+		}
 		c := bytes.IndexByte(line, ':')
 		if c <= 0 {
 			return 0, ProtocolError("bad header line %q", truncate(line, 60))
@@ -268,8 +283,10 @@ func (p *Response) parseHeader(b []byte) (int, error) {
 		val := bytes.TrimSpace(line[c+1:])
 		switch {
 		case asciiEqualFold(name, "content-length"):
-			v, err := strconv.ParseInt(string(val), 10, 64)
-			if err != nil || v < 0 {
+			// Digits only (no sign, no list); a second field must agree,
+			// or the body's end is in doubt (RFC 9110, section 8.6).
+			v, ok := parseLengthBytes(val)
+			if !ok || length >= 0 && v != length {
 				return 0, ProtocolError("bad Content-Length %q", val)
 			}
 			length = v
@@ -337,7 +354,25 @@ func parseHex(b []byte) (int64, error) {
 
 var errBadHex = errors.New("bad hexadecimal number")
 
-var crlfcrlf = []byte("\r\n\r\n")
+var (
+	lfcrlf = []byte("\n\r\n")
+	lflf   = []byte("\n\n")
+)
+
+// parseLengthBytes parses a Content-Length value: 1 to 18 decimal digits.
+func parseLengthBytes(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
 
 func truncate(b []byte, n int) []byte {
 	if len(b) > n {

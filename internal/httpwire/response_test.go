@@ -57,6 +57,17 @@ func TestResponse(t *testing.T) {
 		{name: "bad chunk size", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", wantErr: ErrProtocol},
 		{name: "signed chunk size", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n", wantErr: ErrProtocol},
 		{name: "bad header line", in: "HTTP/1.1 200 OK\r\nnocolon\r\n\r\n", wantErr: ErrProtocol},
+		// Bare LF line ends (RFC 9112, section 2.2), all or some.
+		{name: "bare LF", keep: 100, in: "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", status: 200, body: "ok", headers: "Content-Length=2;", bodySize: 2},
+		{name: "bare LF then CRLF", keep: 100, in: "HTTP/1.1 200 OK\r\nX: 1\nContent-Length: 2\n\r\nok\r\n\r\n", status: 200, rest: "\r\n\r\n", body: "ok", headers: "X=1;Content-Length=2;", bodySize: 2},
+		{name: "bare LF ends the block first", keep: 100, in: "HTTP/1.1 200 OK\r\nContent-Length: 2\n\nokX: y\r\n\r\n", status: 200, rest: "X: y\r\n\r\n", body: "ok", headers: "Content-Length=2;", bodySize: 2},
+		// Framing in doubt.
+		{name: "conflicting lengths", in: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nokabc", wantErr: ErrProtocol},
+		{name: "conflicting lengths, longer first", in: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 2\r\n\r\nokabc", wantErr: ErrProtocol},
+		{name: "equal lengths", keep: 100, in: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", status: 200, body: "ok", headers: "Content-Length=2;Content-Length=2;", bodySize: 2},
+		{name: "signed length", in: "HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok", wantErr: ErrProtocol},
+		{name: "length list", in: "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok", wantErr: ErrProtocol},
+		{name: "bare CR in a value", in: "HTTP/1.1 200 OK\r\nX-Bad: a\rb\r\nContent-Length: 2\r\n\r\nok", wantErr: ErrProtocol},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

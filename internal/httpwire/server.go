@@ -52,12 +52,19 @@ import (
 // Only HTTP.Handler (nil: http.DefaultServeMux), HTTP.ReadHeaderTimeout
 // and HTTP.IdleTimeout (or HTTP.ReadTimeout when that is zero) are used by
 // the lean server itself, which logs handler panics to Logger; HTTP is used
-// as it is for the connections handed to it.
+// as it is for the connections handed to it, except that the first Serve
+// or Shutdown wraps HTTP.Handler in framingGuard, which closes a
+// connection after a chunked request and after an HTTP/1.0 request with a
+// body (request smuggling: RFC 9112, section 6.1). A request with both
+// Transfer-Encoding and Content-Length, or with Transfer-Encoding in
+// HTTP/1.0, that the lean server reads is answered 400 and its connection
+// closed.
 type Server struct {
 	HTTP   *http.Server
 	Logger *slog.Logger // nil: slog.Default()
 
 	once         sync.Once
+	handler      http.Handler // HTTP.Handler as it was at the first Serve
 	handoff      *handoffListener
 	fallbackDone chan struct{} // closed when HTTP.Serve has returned fallbackErr
 	fallbackErr  error
@@ -105,6 +112,14 @@ var (
 func (s *Server) init() {
 	s.once.Do(func() {
 		s.handoff = &handoffListener{conns: make(chan net.Conn), done: make(chan struct{})}
+		// The lean server calls the handler; net/http calls it through
+		// framingGuard, which closes the connections whose framing the
+		// lean server would have refused and net/http cannot tell.
+		s.handler = s.HTTP.Handler
+		if s.handler == nil {
+			s.handler = http.DefaultServeMux
+		}
+		s.HTTP.Handler = framingGuard{s.handler}
 		s.conns = map[*conn]struct{}{}
 		s.lns = map[net.Listener]struct{}{}
 		// Handlers find the server in the context, as with net/http.
@@ -363,6 +378,11 @@ func (c *conn) serveOne() error {
 		ok = requestURL(&c.url, h.target)
 	}
 	if !ok {
+		if faultyFraming(head) {
+			c.srv.logger().Debug("http: request with faulty framing refused", "remote", c.remote)
+			c.write([]byte(badFraming))
+			return errBodyUnread
+		}
 		return c.handOff()
 	}
 	c.br.Discard(len(head))
@@ -421,13 +441,57 @@ func (c *conn) call(w *response, r *http.Request) (err error) {
 			}
 		}
 	}()
-	h := c.srv.HTTP.Handler
-	if h == nil {
-		h = http.DefaultServeMux
-	}
-	h.ServeHTTP(w, r)
+	c.srv.handler.ServeHTTP(w, r)
 	return nil
 }
+
+// framingGuard is the handler of the connections handed to net/http. A
+// request with both Transfer-Encoding and Content-Length, or an HTTP/1.0
+// request with Transfer-Encoding, has faulty framing (RFC 9112, section
+// 6.1): another server in the path may have delimited it otherwise, so
+// that what follows it may be a smuggled request. net/http frames the
+// first by its chunks and the second by its length and keeps the
+// connection; it drops the field that would tell them apart, so the guard
+// closes the connection after any chunked request and any HTTP/1.0
+// request with a body. (The lean server refuses such a request when it is
+// the first it hands over; see faultyFraming.)
+type framingGuard struct{ h http.Handler }
+
+func (g framingGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(r.TransferEncoding) > 0 || r.ProtoMajor == 1 && r.ProtoMinor == 0 && r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+	}
+	g.h.ServeHTTP(w, r)
+}
+
+// faultyFraming reports whether head, a whole request head, has a
+// Transfer-Encoding field and a Content-Length field, or a
+// Transfer-Encoding field in an HTTP/1.0 request: RFC 9112, section 6.1.
+// Lines may end in CRLF or a bare LF.
+func faultyFraming(head string) bool {
+	line, rest, _ := strings.Cut(head, "\n")
+	http10 := strings.HasSuffix(strings.TrimSuffix(line, "\r"), " HTTP/1.0")
+	te, cl := false, false
+	for rest != "" {
+		line, rest, _ = strings.Cut(rest, "\n")
+		name, _, found := strings.Cut(line, ":")
+		if !found {
+			continue
+		}
+		switch {
+		case strings.EqualFold(name, "Transfer-Encoding"):
+			te = true
+		case strings.EqualFold(name, "Content-Length"):
+			cl = true
+		}
+	}
+	return te && (cl || http10)
+}
+
+// badFraming is the lean server's answer to a request with faulty framing;
+// the connection closes after it.
+const badFraming = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n" +
+	"400 Bad Request: Transfer-Encoding with Content-Length or in HTTP/1.0"
 
 // readHead waits for a whole request head in the read buffer and returns
 // it, without consuming it. A head that does not end in CRLF CRLF, or

@@ -342,6 +342,9 @@ func TestDifferential(t *testing.T) {
 		// differs, where the lean server deliberately answers otherwise,
 		// turns net/http's response into the lean server's.
 		differs func(r *wireResp)
+		// leanCloses: the lean server deliberately closes the connection
+		// after the last response, which says so (framingGuard).
+		leanCloses bool
 	}{
 		// Plain requests: the lean server's own.
 		{name: "GET", steps: one("GET /hello HTTP/1.1\r\n" + hostField + "User-Agent: t\r\n\r\n"), served: "lean"},
@@ -412,8 +415,11 @@ func TestDifferential(t *testing.T) {
 		{name: "head just under the buffer", steps: one("GET / HTTP/1.1\r\n" + hostField + "X-Near: " + nearFull + "\r\n\r\n"), served: "lean"},
 
 		// The others: net/http's to serve or refuse.
-		{name: "chunked", steps: one("POST /c HTTP/1.1\r\n"+hostField+"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "POST"), served: "net/http"},
-		{name: "plain then chunked then plain", steps: one("GET /1 HTTP/1.1\r\n"+hostField+"\r\nPOST /2 HTTP/1.1\r\n"+hostField+"Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\nGET /3 HTTP/1.1\r\n"+hostField+"\r\n", "GET", "POST", "GET"), served: "lean net/http net/http"},
+		// After a chunked request the connection closes (see
+		// TestFaultyFraming).
+		{name: "chunked", steps: one("POST /c HTTP/1.1\r\n"+hostField+"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "POST"), served: "net/http", leanCloses: true},
+		{name: "plain then chunked", steps: one("GET /1 HTTP/1.1\r\n"+hostField+"\r\nPOST /2 HTTP/1.1\r\n"+hostField+"Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", "GET", "POST"), served: "lean net/http", leanCloses: true},
+		{name: "HTTP/1.0 then plain", steps: one("GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.1\r\n"+hostField+"\r\n", "GET", "GET"), served: "net/http net/http"},
 		{name: "Expect 100-continue", steps: one("POST /e HTTP/1.1\r\n"+hostField+"Expect: 100-continue\r\nContent-Length: 3\r\n\r\nabc", "POST"), served: "net/http"},
 		{name: "unknown expectation", steps: one("POST /e HTTP/1.1\r\n"+hostField+"Expect: tea\r\nContent-Length: 3\r\n\r\nabc", "POST"), served: "-"},
 		{name: "HTTP/1.0", steps: one("GET / HTTP/1.0\r\n" + hostField + "\r\n"), served: "net/http"},
@@ -441,7 +447,7 @@ func TestDifferential(t *testing.T) {
 		{name: "Content-Length with inner space", steps: one("POST / HTTP/1.1\r\n"+hostField+"Content-Length: 1 2\r\n\r\nhi", "POST"), served: "-"},
 		{name: "empty Content-Length", steps: one("POST / HTTP/1.1\r\n"+hostField+"Content-Length:\r\n\r\n", "POST"), served: "-"},
 		{name: "huge Content-Length", steps: one("POST / HTTP/1.1\r\n"+hostField+"Content-Length: 99999999999999999999\r\n\r\n", "POST"), served: "-"},
-		{name: "Transfer-Encoding and Content-Length", steps: one("POST / HTTP/1.1\r\n"+hostField+"Content-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", "POST"), served: "net/http"},
+		// Transfer-Encoding with Content-Length: see TestFaultyFraming.
 		{name: "identity Transfer-Encoding", steps: one("POST / HTTP/1.1\r\n"+hostField+"Transfer-Encoding: identity\r\n\r\n", "POST"), served: "-"},
 		{name: "control character in a value", steps: one("GET / HTTP/1.1\r\n" + hostField + "X-A: a\x01b\r\n\r\n"), served: "-"},
 		{name: "DEL in a value", steps: one("GET / HTTP/1.1\r\n" + hostField + "X-A: a\x7fb\r\n\r\n"), served: "-"},
@@ -484,6 +490,10 @@ func TestDifferential(t *testing.T) {
 			want, got := results[0], results[1]
 			if len(got.resps) != len(want.resps) {
 				t.Fatalf("lean: %d responses (error %v), net/http %d (error %v)", len(got.resps), got.err, len(want.resps), want.err)
+			}
+			if tt.leanCloses {
+				want.closed = true
+				want.resps[len(want.resps)-1].Close = true
 			}
 			for i := range want.resps {
 				if tt.differs != nil {
@@ -1950,5 +1960,47 @@ func TestHTTPDate(t *testing.T) {
 		}
 		// Sleep into the next second.
 		time.Sleep(time.Second - time.Duration(after.Nanosecond()) + time.Millisecond)
+	}
+}
+
+// TestFaultyFraming checks that a request with both Transfer-Encoding and
+// Content-Length, or with Transfer-Encoding in HTTP/1.0, cannot smuggle
+// the bytes after it in as a request (RFC 9112, section 6.1): the lean
+// server refuses it with 400 and closes; on a connection net/http serves
+// already, the connection closes after it.
+func TestFaultyFraming(t *testing.T) {
+	const smuggled = "GET /smuggled HTTP/1.1\r\n" + hostField + "\r\n"
+	ts := startServer(t, true, http.HandlerFunc(echoHandler), nil, nil)
+	for _, tc := range []struct {
+		name, send string
+		expect     []string
+		status     string
+	}{
+		{"CL+TE", "POST / HTTP/1.1\r\n" + hostField + "Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled, []string{"POST"}, "400 Bad Request"},
+		{"TE+CL", "POST / HTTP/1.1\r\n" + hostField + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggled, []string{"POST"}, "400 Bad Request"},
+		{"HTTP/1.0 TE", "POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggled, []string{"POST"}, "400 Bad Request"},
+		// net/http serves the connection after a request handed to it
+		// (HTTP/1.0 here): it frames the next by its chunks, and the
+		// guard closes the connection after it.
+		{"CL+TE after handoff", http10Request +
+			"POST / HTTP/1.1\r\n" + hostField + "Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled, []string{"GET", "POST"}, "200 OK"},
+		{"chunked", "POST / HTTP/1.1\r\n" + hostField + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled, []string{"POST"}, "200 OK"},
+		// net/http frames it by its Content-Length: closed after it.
+		{"HTTP/1.0 TE after handoff", http10Request +
+			"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggled, []string{"GET", "POST"}, "200 OK"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := exchange(t, ts.addr, []step{{tc.send, tc.expect}}, true)
+			if res.err != nil {
+				t.Fatalf("%v after %d responses", res.err, len(res.resps))
+			}
+			if len(res.resps) != len(tc.expect) {
+				t.Fatalf("%d responses, want %d", len(res.resps), len(tc.expect))
+			}
+			last := res.resps[len(res.resps)-1]
+			if last.Status != tc.status || !last.Close {
+				t.Errorf("last response: %s, Close %v; want %s and Connection: close", last.Status, last.Close, tc.status)
+			}
+		})
 	}
 }

@@ -25,7 +25,9 @@ type Socket struct {
 	werr     error
 	rfn, wfn func(fd uintptr) bool
 	afn      func(fd uintptr) bool
+	pfn      func(fd uintptr)
 	awaiting bool // WriteAwait has yet to write
+	gone     bool // PeerGone's finding
 }
 
 // NewSocket returns the Socket of c, or nil if c has no file descriptor
@@ -40,8 +42,37 @@ func NewSocket(c net.Conn) *Socket {
 		return nil
 	}
 	s := &Socket{rc: rc}
-	s.rfn, s.wfn, s.afn = s.read, s.write, s.writeAwait
+	s.rfn, s.wfn, s.afn, s.pfn = s.read, s.write, s.writeAwait, s.peek
 	return s
+}
+
+// PeerGone reports, without waiting, whether the connection can no
+// longer carry a request: the peer has closed or reset it, or has sent
+// bytes that nobody asked for. It is for a kept-alive client connection
+// about to be reused: one the server closed while it was idle fails
+// before the request is written, so that the request may be sent on
+// another connection, where a failure after the write could follow the
+// server's acting on it. It costs a system call.
+func (s *Socket) PeerGone() bool {
+	s.gone = false
+	if err := s.rc.Control(s.pfn); err != nil {
+		return true
+	}
+	return s.gone
+}
+
+func (s *Socket) peek(fd uintptr) {
+	var b [1]byte
+	for range 3 { // EINTR
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if errno != syscall.EINTR {
+			// EAGAIN: nothing to read, the connection is as it was left.
+			// Else EOF (no error), an error (a reset), or bytes.
+			s.gone = errno != syscall.EAGAIN
+			return
+		}
+	}
 }
 
 func (s *Socket) read(fd uintptr) bool {

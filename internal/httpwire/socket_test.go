@@ -215,3 +215,44 @@ func TestSocketWriteAwait(t *testing.T) {
 		t.Errorf("WriteAwait on a closed socket = %d, %v; want 0, net.ErrClosed", n, err)
 	}
 }
+
+// TestPeerGone checks that PeerGone finds a connection the peer closed,
+// reset or sent unasked-for bytes on, and leaves an open one as it is.
+func TestPeerGone(t *testing.T) {
+	wait := func(s *Socket) bool { // the close takes a moment to arrive
+		for range 200 {
+			if s.PeerGone() {
+				return true
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return false
+	}
+	a, b := socketPair(t)
+	sa := NewSocket(a)
+	if sa.PeerGone() {
+		t.Error("open connection: gone")
+	}
+	b.Close()
+	if !wait(sa) {
+		t.Error("closed connection: not gone")
+	}
+
+	a, b = socketPair(t)
+	sa = NewSocket(a)
+	b.(*net.TCPConn).SetLinger(0)
+	b.Close()
+	if !wait(sa) {
+		t.Error("reset connection: not gone")
+	}
+
+	a, b = socketPair(t)
+	sa = NewSocket(a)
+	b.Write([]byte("x"))
+	if !wait(sa) {
+		t.Error("bytes unasked for: not gone")
+	}
+	if n, err := sa.Read(make([]byte, 2)); n != 1 || err != nil { // peeked, not read
+		t.Errorf("read after PeerGone: %d, %v", n, err)
+	}
+}

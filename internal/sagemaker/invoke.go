@@ -76,6 +76,12 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	}
 	resp, err := rt.gateway.Invoke(ctx, ep, in)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			// The client closed its connection: no one reads the answer,
+			// and it is not the service's failure (500 would log it as
+			// one). 499 is nginx's "client closed request".
+			return &api.Error{Code: "RequestCanceled", Status: statusClientClosed, Message: "The client closed the connection before the model answered.", Err: err}
+		}
 		var ue *hosting.ServiceUnavailableError
 		if errors.As(err, &ue) {
 			if st := ep.Describe().Status; st == hosting.StatusCreating || st == hosting.StatusFailed {
@@ -87,6 +93,10 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	captured(capture, req, in, resp)
 	return resp.Write(w)
 }
+
+// statusClientClosed is the status logged for an invocation whose client
+// went away before the answer (nginx's 499).
+const statusClientClosed = 499
 
 // endpointNotFound is SageMaker Runtime's answer for an endpoint that does
 // not exist or is not in service (Creating, Failed).
@@ -158,7 +168,8 @@ const (
 //   - per invocation (AWS/SageMaker): Invocations, InvocationsPerInstance
 //     (1/instances in service), ModelLatency and OverheadLatency
 //     (microseconds), Invocation4XXErrors, Invocation5XXErrors and
-//     InvocationModelErrors; for multi-model endpoints also ModelCacheHit
+//     InvocationModelErrors (a container's 4xx or 5xx answer counts as a
+//     model error and as a 4XX or 5XX error, as AWS documents them); for multi-model endpoints also ModelCacheHit
 //     (1 or 0) and ModelLoadingWaitTime (microseconds, for requests that
 //     waited);
 //   - per model download, load and unload of a multi-model endpoint
@@ -293,8 +304,19 @@ func (r *invocationMetrics) recordInvocation(inv hosting.Invocation) error {
 			err = h.Put(v, now)
 		}
 	}
-	put(vs.errors4XX, flag(hosting.Status4XX))
-	put(vs.errors5XX, flag(hosting.Status5XX))
+	errors4XX, errors5XX := flag(hosting.Status4XX), flag(hosting.Status5XX)
+	if inv.Class == hosting.StatusModelError {
+		// The container's own 4xx and 5xx answers count as AWS counts
+		// them: "the model returned a 4xx (5xx) HTTP response code".
+		switch inv.ModelStatus / 100 {
+		case 4:
+			errors4XX = 1
+		case 5:
+			errors5XX = 1
+		}
+	}
+	put(vs.errors4XX, errors4XX)
+	put(vs.errors5XX, errors5XX)
 	put(vs.modelErrors, flag(hosting.StatusModelError))
 	if inv.Instance != "" { // the request reached a model
 		n := inv.InstancesInService

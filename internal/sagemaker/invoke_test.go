@@ -75,6 +75,10 @@ func TestInvocationMetrics(t *testing.T) {
 		{Endpoint: "ep", Variant: "v", Instance: "v-1", InstancesInService: 2, ModelLatencyMicros: 100, OverheadLatencyMicros: 10, Class: hosting.Status2XX},
 		{Endpoint: "ep", Variant: "v", Instance: "v-2", InstancesInService: 4, ModelLatencyMicros: 300, OverheadLatencyMicros: 30, Class: hosting.Status2XX},
 		{Endpoint: "ep", Variant: "v", Instance: "v-2", InstancesInService: 4, ModelLatencyMicros: 50, OverheadLatencyMicros: 20, Class: hosting.StatusModelError},
+		// The container answered 400, then 503: model errors, and 4XX
+		// and 5XX errors.
+		{Endpoint: "ep", Variant: "v", Instance: "v-1", InstancesInService: 2, Class: hosting.StatusModelError, ModelStatus: 400},
+		{Endpoint: "ep", Variant: "v", Instance: "v-1", InstancesInService: 2, Class: hosting.StatusModelError, ModelStatus: 503},
 		{Endpoint: "ep", Variant: "v", OverheadLatencyMicros: 5, Class: hosting.Status5XX}, // no instance reached
 		{Endpoint: "ep", OverheadLatencyMicros: 1, Class: hosting.Status4XX},               // no variant chosen
 		{Endpoint: "mme", Variant: "m", Instance: "m-1", InstancesInService: 1, TargetModel: "a.tar.gz", ModelCacheHit: true, ModelLatencyMicros: 7, Class: hosting.Status2XX},
@@ -91,13 +95,13 @@ func TestInvocationMetrics(t *testing.T) {
 		count, sum float64
 		unit       string
 	}{
-		{"Invocations", variant, 3, 3, "Count"},
-		{"InvocationsPerInstance", variant, 3, 0.5 + 0.25 + 0.25, "Count"},
-		{"ModelLatency", variant, 3, 450, "Microseconds"},
-		{"OverheadLatency", variant, 4, 65, "Microseconds"},
-		{"InvocationModelErrors", variant, 4, 1, "Count"},
-		{"Invocation5XXErrors", variant, 4, 1, "Count"},
-		{"Invocation4XXErrors", variant, 4, 0, "Count"},
+		{"Invocations", variant, 5, 5, "Count"},
+		{"InvocationsPerInstance", variant, 5, 0.5 + 0.25 + 0.25 + 0.5 + 0.5, "Count"},
+		{"ModelLatency", variant, 5, 450, "Microseconds"},
+		{"OverheadLatency", variant, 6, 65, "Microseconds"},
+		{"InvocationModelErrors", variant, 6, 3, "Count"},
+		{"Invocation5XXErrors", variant, 6, 2, "Count"},
+		{"Invocation4XXErrors", variant, 6, 1, "Count"},
 		{"Invocation4XXErrors", endpoint, 1, 1, "Count"},
 		{"OverheadLatency", endpoint, 1, 1, "Microseconds"},
 		{"Invocations", endpoint, 0, 0, ""},
