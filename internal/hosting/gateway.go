@@ -69,9 +69,19 @@ func (e *ValidationError) Error() string { return e.Message }
 
 // ServiceUnavailableError: no instance can take the request now. The API maps
 // it to ServiceUnavailable (503).
-type ServiceUnavailableError struct{ Message string }
+type ServiceUnavailableError struct {
+	Message string // for the client
+	Cause   error  // for the log: it may name instances' addresses
+}
 
-func (e *ServiceUnavailableError) Error() string { return e.Message }
+func (e *ServiceUnavailableError) Error() string {
+	if e.Cause != nil {
+		return e.Message + ": " + e.Cause.Error()
+	}
+	return e.Message
+}
+
+func (e *ServiceUnavailableError) Unwrap() error { return e.Cause }
 
 // InvokeRequest is one InvokeEndpoint call.
 type InvokeRequest struct {
@@ -306,7 +316,7 @@ func (g *Gateway) invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest, 
 		lastErr = err // never reached the container: safe to try another
 	}
 	if lastErr != nil {
-		return nil, &ServiceUnavailableError{Message: fmt.Sprintf("Variant %s of endpoint %s: no instance reachable: %v", v.name, ep.name, lastErr)}
+		return nil, &ServiceUnavailableError{Message: fmt.Sprintf("Variant %s of endpoint %s: no instance reachable", v.name, ep.name), Cause: lastErr}
 	}
 	return nil, &ServiceUnavailableError{Message: fmt.Sprintf("Variant %s of endpoint %s has no instance in service", v.name, ep.name)}
 }
