@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/inferscale/inferscale/internal/clock"
 	"github.com/inferscale/inferscale/internal/httpwire"
 )
 
@@ -117,7 +118,10 @@ func (u *upstream) do(ctx context.Context, req *upRequest, now, deadline time.Ti
 			if c.resp.Close {
 				c.close()
 			} else {
-				c.idleSince = now
+				// Idle from now on, not since the request began: a request
+				// that waited its turn in the instance leaves a connection
+				// that was never idle (and no peek is spent on it).
+				c.idleSince = clock.Mono()
 				u.put(c, maxIdle)
 			}
 			return resp, nil
@@ -131,10 +135,12 @@ func (u *upstream) do(ctx context.Context, req *upRequest, now, deadline time.Ti
 }
 
 // peekAfter is how long a connection must have been idle (since its last
-// request started) to be checked for the instance's closing it before it
+// response ended) to be checked for the instance's closing it before it
 // is reused. Below it, the check's system call is not spent: an instance
 // does not time out connections idle for so short a time, and under load
-// connections are reused sooner.
+// connections are reused sooner. (64 users on the gateway benchmark peek
+// on about one request in four: 4.0 system calls per request, 3.8
+// without peeks.)
 const peekAfter = time.Millisecond
 
 // maxPeeked bounds the idle connections getLive checks and finds closed
@@ -260,7 +266,7 @@ type upConn struct {
 	wbuf      []byte // the request head, and small bodies
 	resp      httpwire.Response
 	deadline  time.Time // the connection's deadline
-	idleSince time.Time // when its last request started
+	idleSince time.Time // when its last response ended (monotonic)
 
 	// Headers of the response being read; lastType is the previous
 	// response's Content-Type, reused while it does not change.
