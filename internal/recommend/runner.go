@@ -37,7 +37,7 @@ type Tuning struct {
 	Warmup          time.Duration // closed loop at 2 users before measuring (default 2s)
 	Level           time.Duration // each level of the Default ramp (default 4s)
 	Confirm         time.Duration // the open-loop confirmation (default 6s)
-	ConfirmAttempts int           // confirmation runs before giving up (default 4)
+	ConfirmAttempts int           // confirmation runs before giving up (default 6)
 	Window          time.Duration // Advanced jobs: the window stopping conditions look at (default 5s)
 	RequestTimeout  time.Duration // per request (default 60s, SageMaker's model timeout)
 }
@@ -54,7 +54,7 @@ func (t Tuning) withDefaults() Tuning {
 	def(&t.Window, 5*time.Second)
 	def(&t.RequestTimeout, 60*time.Second)
 	if t.ConfirmAttempts <= 0 {
-		t.ConfirmAttempts = 4
+		t.ConfirmAttempts = 6
 	}
 	return t
 }
