@@ -44,16 +44,15 @@ type ScopeAuth struct {
 // Authenticate implements Authenticator.
 func (a ScopeAuth) Authenticate(r *http.Request, _ []byte, _ time.Time) (Identity, error) {
 	id := Identity{Region: DefaultRegion, Account: DefaultAccount}
-	h := Header(r.Header, "Authorization")
-	if h == "" {
-		// A presigned URL names its scope in the query.
-		cred := r.URL.Query().Get("X-Amz-Credential")
-		if cred == "" {
-			return id, nil
-		}
-		h = sigv4.Algorithm + " Credential=" + cred + ", SignedHeaders=host, Signature=-"
+	var auth sigv4.Authorization
+	var err error
+	if h := Header(r.Header, "Authorization"); h != "" {
+		auth, err = sigv4.ParseAuthorization(h)
+	} else if cred := r.URL.Query().Get("X-Amz-Credential"); cred != "" {
+		auth, err = sigv4.ParseCredential(cred) // a presigned URL names its scope in the query
+	} else {
+		return id, nil
 	}
-	auth, err := sigv4.ParseAuthorization(h)
 	if err != nil {
 		return id, err
 	}

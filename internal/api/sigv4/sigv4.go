@@ -14,6 +14,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -89,26 +90,11 @@ func ParseAuthorization(h string) (Authorization, error) {
 		}
 		switch k {
 		case "Credential":
-			var fields [5]string
-			n := 0
-			for s := v; ; n++ {
-				f, more, ok := strings.Cut(s, "/")
-				if n < len(fields) {
-					fields[n] = f
+			if err := a.parseCredential(v); err != nil {
+				if err == errCredentialForm {
+					return a, errorf(CodeIncomplete, "Authorization header requires 'Credential' parameter of the form AKID/yyyymmdd/region/service/aws4_request. Authorization=%s", h)
 				}
-				if !ok {
-					n++
-					break
-				}
-				s = more
-			}
-			if n != 5 || fields[4] != "aws4_request" || fields[0] == "" {
-				return a, errorf(CodeIncomplete, "Authorization header requires 'Credential' parameter of the form AKID/yyyymmdd/region/service/aws4_request. Authorization=%s", h)
-			}
-			a.AccessKey, a.Date, a.Region, a.Service = fields[0], fields[1], fields[2], fields[3]
-			if !validRegion(a.Region) {
-				// The region becomes part of the caller's scope and of ARNs.
-				return a, errorf(CodeInvalidSignature, "Credential should be scoped to a valid region. ")
+				return a, err
 			}
 			haveCred = true
 		case "SignedHeaders":
@@ -133,6 +119,49 @@ func ParseAuthorization(h string) (Authorization, error) {
 		return a, errorf(CodeIncomplete, "Authorization header requires %s parameter(s). Authorization=%s", strings.Join(missing, ", "), h)
 	}
 	return a, nil
+}
+
+// ParseCredential reads a credential (AKID/yyyymmdd/region/service/aws4_request,
+// as in a presigned URL's X-Amz-Credential) into an Authorization's scope.
+func ParseCredential(v string) (Authorization, error) {
+	var a Authorization
+	if err := a.parseCredential(v); err != nil {
+		if err == errCredentialForm {
+			return a, errorf(CodeIncomplete, "Credential %q is not of the form AKID/yyyymmdd/region/service/aws4_request.", v)
+		}
+		return a, err
+	}
+	return a, nil
+}
+
+// errCredentialForm is parseCredential's error for a credential of the
+// wrong form, which its callers word.
+var errCredentialForm = errors.New("credential form")
+
+// parseCredential sets a's access key and scope from a credential.
+func (a *Authorization) parseCredential(v string) error {
+	var fields [5]string
+	n := 0
+	for s := v; ; n++ {
+		f, more, ok := strings.Cut(s, "/")
+		if n < len(fields) {
+			fields[n] = f
+		}
+		if !ok {
+			n++
+			break
+		}
+		s = more
+	}
+	if n != 5 || fields[4] != "aws4_request" || fields[0] == "" {
+		return errCredentialForm
+	}
+	a.AccessKey, a.Date, a.Region, a.Service = fields[0], fields[1], fields[2], fields[3]
+	if !validRegion(a.Region) {
+		// The region becomes part of the caller's scope and of ARNs.
+		return errorf(CodeInvalidSignature, "Credential should be scoped to a valid region. ")
+	}
+	return nil
 }
 
 // validRegion reports whether a credential scope's region has the form of
