@@ -216,19 +216,41 @@ func (g *Gateway) Close() { g.transport.CloseIdleConnections() }
 // variant's routing says). A multi-model invocation goes to an instance
 // that has its TargetModel loaded, loading it on demand (see
 // MultiModelConfig). It returns *ValidationError, *ModelError,
-// *ServiceUnavailableError, or a wrapped ctx error.
+// *ServiceUnavailableError, or a wrapped ctx error. The invocation's
+// metrics are recorded before it returns.
 func (g *Gateway) Invoke(ctx context.Context, ep *Endpoint, req *InvokeRequest) (*InvokeResponse, error) {
+	var resp *InvokeResponse
+	err := g.Respond(ctx, ep, req, func(r *InvokeResponse) error {
+		resp = r
+		return nil
+	})
+	return resp, err
+}
+
+// Respond is Invoke for a server: it hands the instance's response to
+// respond, which sends it to the client, and records the invocation's
+// metrics after that, so that the client does not wait for them; its
+// OverheadLatency covers the sending, as SageMaker's runs until the
+// response is returned. It returns Invoke's errors, or respond's.
+func (g *Gateway) Respond(ctx context.Context, ep *Endpoint, req *InvokeRequest, respond func(*InvokeResponse) error) error {
 	start := clock.Mono()
 	inv := Invocation{Endpoint: ep.name, Owner: ep.opts.Owner, TargetModel: req.TargetModel}
 	resp, err := g.invoke(ctx, ep, req, &inv)
+	var sendErr error
+	if err == nil {
+		sendErr = respond(resp)
+	}
 	if g.rec != nil {
-		total := time.Since(start).Microseconds()
+		total := clock.Mono().Sub(start).Microseconds()
 		// Waiting for a model to load is ModelLoadingWaitTime, not overhead.
 		inv.OverheadLatencyMicros = max(total-inv.ModelLatencyMicros-inv.ModelLoadingWaitMicros, 0)
 		inv.Class, inv.ModelStatus = classOf(err)
 		g.rec.RecordInvocation(inv)
 	}
-	return resp, err
+	if err != nil {
+		return err
+	}
+	return sendErr
 }
 
 // classOf classifies an outcome; for a ModelError, it also returns the

@@ -46,7 +46,11 @@ import (
 //     for watchAfter to twice that (net/http notices at once);
 //   - the response is buffered up to MaxBufferedBody and sent with a
 //     Content-Length in one write; a larger one, or one the handler
-//     flushes, is sent chunked as it is written;
+//     flushes, is sent as it is written: with the Content-Length the
+//     handler set, as net/http sends it, else chunked (so a handler that
+//     sets Content-Length, writes the body and flushes has its response
+//     sent before it returns, and what it does next is off the client's
+//     path);
 //   - the ResponseWriter implements http.Flusher, and not http.Hijacker.
 //
 // Only HTTP.Handler (nil: http.DefaultServeMux), HTTP.ReadHeaderTimeout
@@ -814,14 +818,16 @@ type response struct {
 	hasLength bool
 	close     bool // close the connection after this response
 	body      []byte
-	chunked   bool // the head is sent; body bytes go as chunks
+	chunked   bool   // the head is sent; body bytes go as chunks
+	length    string // the handler's Content-Length field, from WriteHeader
+	fixed     int64  // the head is sent with Content-Length fixed; -1 if not
 	written   int64
 	out       []byte // the bytes of one write
 }
 
 func (w *response) reset(r *http.Request) {
 	clear(w.header)
-	w.status, w.wrote, w.chunked, w.written = 0, false, false, 0
+	w.status, w.wrote, w.chunked, w.written, w.length, w.fixed = 0, false, false, 0, "", -1
 	w.head, w.body = w.head[:0], w.body[:0]
 	w.hasType, w.hasDate, w.hasLength = false, false, false
 	w.close = r.Close
@@ -864,6 +870,10 @@ func (w *response) Write(p []byte) (int, error) {
 	if w.c.broken {
 		return 0, errors.New("http: connection broken")
 	}
+	if w.fixed >= 0 && w.written+int64(len(p)) > w.fixed {
+		w.close = true // as net/http does
+		return 0, http.ErrContentLength
+	}
 	w.written += int64(len(p))
 	if w.headReq {
 		// Nothing is sent, but the Content-Type is sniffed as for GET.
@@ -873,14 +883,21 @@ func (w *response) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	w.body = append(w.body, p...)
-	if w.chunked && len(w.body) >= 32<<10 || !w.chunked && len(w.body) > MaxBufferedBody {
+	if w.streaming() && len(w.body) >= 32<<10 || !w.streaming() && len(w.body) > MaxBufferedBody {
 		w.Flush()
 	}
 	return len(p), nil
 }
 
-// Flush sends what is buffered: the first flush sends the head, with
-// Transfer-Encoding: chunked, and the body from then on goes as chunks.
+// streaming reports whether the head is sent and the body goes out as it
+// is written.
+func (w *response) streaming() bool { return w.chunked || w.fixed >= 0 }
+
+// Flush sends what is buffered. The first flush sends the head: with the
+// handler's Content-Length if it set one that what is written so far does
+// not exceed, as net/http does, and the body from then on as it is;
+// otherwise with Transfer-Encoding: chunked, and the body from then on as
+// chunks.
 func (w *response) Flush() {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
@@ -889,22 +906,39 @@ func (w *response) Flush() {
 		return
 	}
 	out := w.out[:0]
-	if !w.chunked {
+	if !w.streaming() {
 		if !w.bodyAllowed() || w.headReq {
 			return // nothing to stream; finish sends the head
 		}
-		w.chunked = true
-		out = w.endHead(out, -1)
+		if n, err := strconv.ParseInt(w.length, 10, 64); err == nil && n >= w.written {
+			w.fixed = n
+			out = w.endHead(out, n)
+		} else {
+			w.chunked = true
+			out = w.endHead(out, -1)
+		}
 	}
-	if len(w.body) > 0 {
+	out = w.appendBody(out)
+	w.c.write(out)
+	w.out = out
+}
+
+// appendBody appends the buffered body as it goes out while streaming: a
+// chunk, or the bytes themselves under a fixed length.
+func (w *response) appendBody(out []byte) []byte {
+	if len(w.body) == 0 {
+		return out
+	}
+	if w.chunked {
 		out = strconv.AppendInt(out, int64(len(w.body)), 16)
 		out = append(out, "\r\n"...)
 		out = append(out, w.body...)
 		out = append(out, "\r\n"...)
-		w.body = w.body[:0]
+	} else {
+		out = append(out, w.body...)
 	}
-	w.c.write(out)
-	w.out = out
+	w.body = w.body[:0]
+	return out
 }
 
 // finish sends the response, or what is left of a chunked one.
@@ -913,15 +947,18 @@ func (w *response) finish() {
 		w.WriteHeader(http.StatusOK)
 	}
 	out := w.out[:0]
-	if w.chunked {
-		if len(w.body) > 0 {
-			out = strconv.AppendInt(out, int64(len(w.body)), 16)
-			out = append(out, "\r\n"...)
-			out = append(out, w.body...)
-			out = append(out, "\r\n"...)
-		}
+	switch {
+	case w.chunked:
+		out = w.appendBody(out)
 		out = append(out, "0\r\n\r\n"...)
-	} else {
+	case w.fixed >= 0:
+		out = w.appendBody(out)
+		if w.written != w.fixed {
+			// The client waits for bytes that will not come: only
+			// closing the connection ends the response (as net/http).
+			w.close = true
+		}
+	default:
 		length := int64(-1) // no Content-Length: 1xx, 204, 304
 		if w.bodyAllowed() {
 			length = w.written
@@ -1005,8 +1042,11 @@ func appendHead(b []byte, code int, h http.Header, w *response) []byte {
 				w.hasDate = true
 			}
 		case "Content-Length":
-			// Ours, from what is written; a HEAD response keeps the
-			// handler's.
+			// Ours, from what is written, unless the handler flushes
+			// (see Flush); a HEAD response keeps the handler's.
+			if w != nil && len(vv) == 1 {
+				w.length = strings.TrimSpace(vv[0])
+			}
 			if w == nil || !w.headReq || !w.bodyAllowed() {
 				continue
 			}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -931,6 +932,57 @@ func TestHandlerBehaviour(t *testing.T) {
 			},
 		},
 		{
+			name: "Flush with the handler's Content-Length",
+			handler: func(rec *record) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Length", "11")
+					io.WriteString(w, "hello ")
+					w.(http.Flusher).Flush()
+					io.WriteString(w, "world")
+					w.(http.Flusher).Flush()
+				}
+			},
+			check: func(t *testing.T, r result, rec string) {
+				if r.resps[0].Body != "hello world" || r.resps[0].CL != 11 || len(r.resps[0].TE) != 0 || r.closed {
+					t.Errorf("body %q, CL %d, TE %v, closed %v: want the fixed length, kept alive", r.resps[0].Body, r.resps[0].CL, r.resps[0].TE, r.closed)
+				}
+			},
+		},
+		{
+			name: "Write past a flushed Content-Length",
+			handler: func(rec *record) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Length", "5")
+					io.WriteString(w, "hello")
+					w.(http.Flusher).Flush()
+					_, err := io.WriteString(w, "!")
+					rec.note("write: %v", err)
+				}
+			},
+			check: func(t *testing.T, r result, rec string) {
+				if r.resps[0].Body != "hello" || rec != "write: "+http.ErrContentLength.Error() || !r.closed {
+					t.Errorf("body %q, handler saw %q, closed %v", r.resps[0].Body, rec, r.closed)
+				}
+			},
+		},
+		{
+			name: "Content-Length body over the buffer",
+			handler: func(rec *record) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Length", strconv.Itoa(MaxBufferedBody+100))
+					b := make([]byte, 4096)
+					for n := 0; n < MaxBufferedBody+100; n += len(b) {
+						w.Write(b[:min(len(b), MaxBufferedBody+100-n)])
+					}
+				}
+			},
+			check: func(t *testing.T, r result, rec string) {
+				if len(r.resps[0].Body) != MaxBufferedBody+100 || len(r.resps[0].TE) != 0 || r.closed {
+					t.Errorf("body of %d bytes, TE %v, closed %v: want the handler's length, not chunks", len(r.resps[0].Body), r.resps[0].TE, r.closed)
+				}
+			},
+		},
+		{
 			name:   "HEAD with a Flush",
 			send:   head,
 			method: "HEAD",
@@ -1190,6 +1242,72 @@ func TestFlushStreams(t *testing.T) {
 			rest, err := io.ReadAll(resp.Body)
 			if err != nil || string(rest) != "second" {
 				t.Fatalf("then %q, %v", rest, err)
+			}
+		})
+	}
+}
+
+// TestFlushSendsWholeResponse checks that a response with the handler's
+// Content-Length, once flushed, reaches the client whole while the handler
+// is still running: what the handler does next is off the client's path.
+func TestFlushSendsWholeResponse(t *testing.T) {
+	for _, lean := range []bool{false, true} {
+		release := make(chan struct{})
+		ts := startServer(t, lean, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "5")
+			io.WriteString(w, "whole")
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-time.After(5 * time.Second):
+			}
+		}), nil, nil)
+		t.Run(ts.name, func(t *testing.T) {
+			defer close(release)
+			c, err := net.Dial("tcp", ts.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "GET / HTTP/1.1\r\n"+hostField+"\r\n")
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err != nil || string(body) != "whole" || resp.ContentLength != 5 || len(resp.TransferEncoding) != 0 {
+				t.Fatalf("read %q, %v (length %d, %v) before the handler returned", body, err, resp.ContentLength, resp.TransferEncoding)
+			}
+		})
+	}
+}
+
+// TestFlushShortOfContentLength checks that a response flushed with a
+// Content-Length its handler then falls short of ends with the connection:
+// nothing else can tell the client that no more bytes come.
+func TestFlushShortOfContentLength(t *testing.T) {
+	for _, lean := range []bool{false, true} {
+		ts := startServer(t, lean, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "10")
+			io.WriteString(w, "short")
+			w.(http.Flusher).Flush()
+		}), nil, nil)
+		t.Run(ts.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", ts.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			io.WriteString(c, "GET / HTTP/1.1\r\n"+hostField+"\r\n")
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			if string(body) != "short" || err != io.ErrUnexpectedEOF {
+				t.Fatalf("read %q, %v: want the 5 bytes, then the connection closed", body, err)
 			}
 		})
 	}

@@ -74,7 +74,16 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 		TargetModel:      api.Header(h, keyTargetModel),
 		RequestID:        req.RequestID,
 	}
-	resp, err := rt.gateway.Invoke(ctx, ep, in)
+	err := rt.gateway.Respond(ctx, ep, in, func(resp *hosting.InvokeResponse) error {
+		if err := resp.Write(w); err != nil {
+			return err
+		}
+		// Sent now, with its Content-Length: the metrics, the data
+		// capture and the request log come after, off the client's path.
+		http.NewResponseController(w).Flush()
+		captured(capture, req, in, resp)
+		return nil
+	})
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			// The client closed its connection: no one reads the answer,
@@ -90,8 +99,7 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 		}
 		return hostingError(err)
 	}
-	captured(capture, req, in, resp)
-	return resp.Write(w)
+	return nil
 }
 
 // statusClientClosed is the status logged for an invocation whose client

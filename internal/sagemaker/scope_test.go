@@ -47,20 +47,28 @@ func TestMetricsPerRegion(t *testing.T) {
 	}
 	for i, region := range regions {
 		_, _, cw := clients(region)
-		out, err := cw.GetMetricStatistics(e.ctx, &cloudwatch.GetMetricStatisticsInput{
-			Namespace: aws.String("AWS/SageMaker"), MetricName: aws.String("Invocations"),
-			Dimensions: []cwtypes.Dimension{{Name: aws.String("EndpointName"), Value: aws.String("same-name")}, {Name: aws.String("VariantName"), Value: aws.String("main")}},
-			StartTime:  aws.Time(start), EndTime: aws.Time(time.Now().Add(time.Minute)), Period: aws.Int32(3600),
-			Statistics: []cwtypes.Statistic{cwtypes.StatisticSum},
-		})
-		if err != nil {
-			t.Fatal(err)
+		// An invocation's metrics are recorded once its response is sent:
+		// read until the last one is in (CloudWatch's are later still).
+		sum, want := 0.0, float64(3+2*i)
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			out, err := cw.GetMetricStatistics(e.ctx, &cloudwatch.GetMetricStatisticsInput{
+				Namespace: aws.String("AWS/SageMaker"), MetricName: aws.String("Invocations"),
+				Dimensions: []cwtypes.Dimension{{Name: aws.String("EndpointName"), Value: aws.String("same-name")}, {Name: aws.String("VariantName"), Value: aws.String("main")}},
+				StartTime:  aws.Time(start), EndTime: aws.Time(time.Now().Add(time.Minute)), Period: aws.Int32(3600),
+				Statistics: []cwtypes.Statistic{cwtypes.StatisticSum},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum = 0
+			for _, dp := range out.Datapoints {
+				sum += aws.ToFloat64(dp.Sum)
+			}
+			if sum >= want || time.Now().After(deadline) {
+				break
+			}
 		}
-		sum := 0.0
-		for _, dp := range out.Datapoints {
-			sum += aws.ToFloat64(dp.Sum)
-		}
-		if want := float64(3 + 2*i); sum != want {
+		if sum != want {
 			t.Errorf("%s: %v invocations, want %v", region, sum, want)
 		}
 		list, err := cw.ListMetrics(e.ctx, &cloudwatch.ListMetricsInput{})
