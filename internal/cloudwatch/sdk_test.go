@@ -14,13 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/inferscale/inferscale/internal/metrics"
 )
 
 // sdkClient is a real aws-sdk-go-v2 CloudWatch client for the env's
-// server. protocol "json" selects the awsJson1_0 protocol, which the SDK
-// supports besides its default, rpc-v2-cbor.
+// server. protocol "json" selects the awsJson1_0 protocol and "query" the
+// awsQuery protocol, which the SDK supports besides its default,
+// rpc-v2-cbor.
 func sdkClient(e *env, protocol string) *cw.Client {
 	cfg := aws.Config{
 		Region: "us-east-1",
@@ -32,8 +34,11 @@ func sdkClient(e *env, protocol string) *cw.Client {
 	}
 	return cw.NewFromConfig(cfg, func(o *cw.Options) {
 		o.BaseEndpoint = aws.String(e.srv.URL)
-		if protocol == "json" {
+		switch protocol {
+		case "json":
 			o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801)
+		case "query":
+			o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
 		}
 	})
 }
