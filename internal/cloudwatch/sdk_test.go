@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -294,6 +296,74 @@ func TestNonFiniteValues(t *testing.T) {
 			}
 			if ms := e.metrics.ListMetrics(metrics.MetricFilter{}); len(ms) != 0 {
 				t.Errorf("stored %v", ms)
+			}
+		})
+	}
+}
+
+// TestNonFiniteThreshold: PutMetricAlarm's Threshold, the one double of
+// CloudWatch's requests besides PutMetricData's values, is refused when NaN
+// or infinite with a ValidationError that names it (it was a
+// SerializationException), in every protocol, and changes nothing: an
+// existing alarm keeps its configuration and history, a new one is not
+// created.
+func TestNonFiniteThreshold(t *testing.T) {
+	for _, protocol := range []string{"json", "cbor", "query"} {
+		t.Run(protocol, func(t *testing.T) {
+			e := newEnv(t)
+			c := sdkClient(e, protocol)
+			alarm := func(name string, threshold float64) *cw.PutMetricAlarmInput {
+				return &cw.PutMetricAlarmInput{
+					AlarmName: aws.String(name), Namespace: aws.String("Custom/SDK"), MetricName: aws.String("Latency"),
+					Statistic: types.StatisticAverage, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+					Threshold: aws.Float64(threshold), ComparisonOperator: types.ComparisonOperatorGreaterThanThreshold,
+					Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("ml")}},
+				}
+			}
+			if _, err := c.PutMetricAlarm(e.ctx, alarm("kept", 30)); err != nil {
+				t.Fatal(err)
+			}
+			before, err := c.DescribeAlarms(e.ctx, &cw.DescribeAlarmsInput{})
+			if err != nil || len(before.MetricAlarms) != 1 {
+				t.Fatalf("DescribeAlarms: %+v %v", before, err)
+			}
+			e.setNow(start.Add(time.Minute))
+			for _, tt := range []struct {
+				name string
+				v    float64
+				want string
+			}{
+				{"kept", math.NaN(), "The value NaN for parameter Threshold is invalid."},
+				{"kept", math.Inf(1), "The value Infinity for parameter Threshold is invalid."},
+				{"new", math.Inf(-1), "The value -Infinity for parameter Threshold is invalid."},
+			} {
+				_, err := c.PutMetricAlarm(e.ctx, alarm(tt.name, tt.v))
+				// The SDK's model has a ValidationException whose awsQuery
+				// code is ValidationError; its awsQuery deserializer finds
+				// the type by the code but keeps the type's ErrorCode().
+				code := "ValidationError"
+				if protocol == "query" {
+					code = "ValidationException"
+				}
+				var ae smithy.APIError
+				if !errors.As(err, &ae) || ae.ErrorCode() != code || ae.ErrorMessage() != tt.want {
+					t.Errorf("PutMetricAlarm %s Threshold %v: %v, want %s %q", tt.name, tt.v, err, code, tt.want)
+				}
+			}
+			after, err := c.DescribeAlarms(e.ctx, &cw.DescribeAlarmsInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(after.MetricAlarms) != 1 || !reflect.DeepEqual(after.MetricAlarms[0], before.MetricAlarms[0]) {
+				t.Errorf("alarms changed:\n got %+v\nwant %+v", after.MetricAlarms, before.MetricAlarms)
+			}
+			hist, err := c.DescribeAlarmHistory(e.ctx, &cw.DescribeAlarmHistoryInput{})
+			if err != nil || len(hist.AlarmHistoryItems) != 1 || aws.ToString(hist.AlarmHistoryItems[0].HistorySummary) != "Alarm \"kept\" created" {
+				var got []string
+				for _, it := range hist.AlarmHistoryItems {
+					got = append(got, aws.ToString(it.HistorySummary))
+				}
+				t.Errorf("history %q %v, want only the creation", got, err)
 			}
 		})
 	}
