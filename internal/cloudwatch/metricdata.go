@@ -228,9 +228,12 @@ func checkDatum(d *metricDatum, where string, now time.Time) ([]sample, error) {
 		}
 		v, count := float64(dv), 1.0
 		if len(d.Counts) > 0 {
+			if err := checkValue(d.Counts[i], fmt.Sprintf("%s.Counts.member.%d", where, i+1)); err != nil {
+				return nil, err
+			}
 			count = float64(d.Counts[i])
 		}
-		if math.IsNaN(count) || count < 0 || count > maxAbsValue {
+		if count < 0 {
 			return nil, invalidValue("The value %s for parameter %s.Counts.member.%d is invalid: counts are not negative.", formatJava(count), where, i+1)
 		}
 		if count == 0 {

@@ -284,6 +284,8 @@ func TestNonFiniteValues(t *testing.T) {
 				{types.MetricDatum{MetricName: aws.String("M"), Value: aws.Float64(math.NaN())}, "The value NaN for parameter MetricData.member.1.Value is invalid."},
 				{types.MetricDatum{MetricName: aws.String("M"), Value: aws.Float64(math.Inf(1))}, "The value Infinity for parameter MetricData.member.1.Value is invalid."},
 				{types.MetricDatum{MetricName: aws.String("M"), Values: []float64{1, math.Inf(-1)}}, "The value -Infinity for parameter MetricData.member.1.Values.member.2 is invalid."},
+				{types.MetricDatum{MetricName: aws.String("M"), Values: []float64{1, 2}, Counts: []float64{1, math.NaN()}}, "The value NaN for parameter MetricData.member.1.Counts.member.2 is invalid."},
+				{types.MetricDatum{MetricName: aws.String("M"), Values: []float64{1}, Counts: []float64{math.Inf(1)}}, "The value Infinity for parameter MetricData.member.1.Counts.member.1 is invalid."},
 				{types.MetricDatum{MetricName: aws.String("M"), StatisticValues: &types.StatisticSet{
 					SampleCount: aws.Float64(1), Sum: aws.Float64(math.NaN()), Minimum: aws.Float64(1), Maximum: aws.Float64(1)}},
 					"The value NaN for parameter MetricData.member.1.StatisticValues.Sum is invalid."},
