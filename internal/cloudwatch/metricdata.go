@@ -378,10 +378,15 @@ type listMetricsInput struct {
 type listMetricsOutput struct {
 	Metrics   []MetricRef `json:"Metrics"`
 	NextToken string      `json:"NextToken,omitempty"`
+	// OwningAccounts is, with IncludeLinkedAccounts, the account of each
+	// metric of Metrics.
+	OwningAccounts []string `json:"OwningAccounts,omitempty"`
 }
 
 // listMetrics pages through the series in the store's order (namespace,
 // name, dimensions); the token is the key of the last series returned.
+// There are no linked accounts: with IncludeLinkedAccounts, every metric's
+// owning account is the caller's, and OwningAccount names it or nothing.
 func (s *Service) listMetrics(_ context.Context, req *api.Request, in *listMetricsInput) (*listMetricsOutput, error) {
 	f := metrics.MetricFilter{Namespace: in.Namespace, MetricName: in.MetricName}
 	for _, d := range in.Dimensions {
@@ -416,6 +421,9 @@ func (s *Service) listMetrics(_ context.Context, req *api.Request, in *listMetri
 			ref.Dimensions = append(ref.Dimensions, Dimension{Name: d.Name, Value: d.Value})
 		}
 		out.Metrics = append(out.Metrics, ref)
+		if in.IncludeLinkedAccounts {
+			out.OwningAccounts = append(out.OwningAccounts, req.Account)
+		}
 	}
 	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
+	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/metrics"
 )
 
@@ -366,6 +367,60 @@ func TestNonFiniteThreshold(t *testing.T) {
 					got = append(got, aws.ToString(it.HistorySummary))
 				}
 				t.Errorf("history %q %v, want only the creation", got, err)
+			}
+		})
+	}
+}
+
+// TestListMetricsOwningAccounts: with IncludeLinkedAccounts, ListMetrics
+// answers OwningAccounts, the account of each metric (the caller's: there
+// are no linked accounts), on every page; without it, none.
+func TestListMetricsOwningAccounts(t *testing.T) {
+	for _, protocol := range []string{"json", "cbor", "query"} {
+		t.Run(protocol, func(t *testing.T) {
+			e := newEnv(t)
+			c := sdkClient(e, protocol)
+			data := make([]types.MetricDatum, 501) // two pages of ListMetrics
+			for i := range data {
+				data[i] = types.MetricDatum{MetricName: aws.String("M"), Value: aws.Float64(1),
+					Dimensions: []types.Dimension{{Name: aws.String("N"), Value: aws.String(strconv.Itoa(i))}}}
+			}
+			if _, err := c.PutMetricData(e.ctx, &cw.PutMetricDataInput{Namespace: aws.String("Custom/Owners"), MetricData: data}); err != nil {
+				t.Fatal(err)
+			}
+			for _, tt := range []struct {
+				name          string
+				in            cw.ListMetricsInput
+				metrics, owns []int // per page
+			}{
+				{"without", cw.ListMetricsInput{}, []int{500, 1}, []int{0, 0}},
+				{"linked", cw.ListMetricsInput{IncludeLinkedAccounts: aws.Bool(true)}, []int{500, 1}, []int{500, 1}},
+				{"own account", cw.ListMetricsInput{IncludeLinkedAccounts: aws.Bool(true), OwningAccount: aws.String(api.DefaultAccount)}, []int{500, 1}, []int{500, 1}},
+				{"other account", cw.ListMetricsInput{IncludeLinkedAccounts: aws.Bool(true), OwningAccount: aws.String("111122223333")}, []int{0}, []int{0}},
+			} {
+				in := tt.in
+				in.Namespace = aws.String("Custom/Owners")
+				var metrics, owns []int
+				p := cw.NewListMetricsPaginator(c, &in)
+				for p.HasMorePages() {
+					if len(metrics) > 3 {
+						t.Fatal("too many pages")
+					}
+					out, err := p.NextPage(e.ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					metrics, owns = append(metrics, len(out.Metrics)), append(owns, len(out.OwningAccounts))
+					for _, a := range out.OwningAccounts {
+						if a != api.DefaultAccount {
+							t.Errorf("%s: OwningAccounts holds %q, want %s", tt.name, a, api.DefaultAccount)
+							break
+						}
+					}
+				}
+				if !reflect.DeepEqual(metrics, tt.metrics) || !reflect.DeepEqual(owns, tt.owns) {
+					t.Errorf("%s: pages of %v metrics and %v owning accounts, want %v and %v", tt.name, metrics, owns, tt.metrics, tt.owns)
+				}
 			}
 		})
 	}
