@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -120,6 +121,9 @@ func checkSpec(spec *AlarmSpec, account string) error {
 	if spec.Threshold == nil {
 		return missingParam("The parameter Threshold is required for alarms based on static thresholds.")
 	}
+	if v := *spec.Threshold; math.IsNaN(v) || math.IsInf(v, 0) {
+		return validation("The value %s for parameter Threshold is invalid.", formatJava(v))
+	}
 	if spec.EvaluationPeriods < 1 {
 		return missingParam("The parameter EvaluationPeriods is required and must be at least 1.")
 	}
@@ -218,6 +222,10 @@ func checkSpec(spec *AlarmSpec, account string) error {
 
 type putMetricAlarmInput struct {
 	AlarmSpec
+	// Threshold shadows AlarmSpec's, so that NaN and the infinities, which
+	// every protocol can carry, reach checkSpec and are refused with
+	// CloudWatch's error rather than fail to decode.
+	Threshold          *api.Double         `json:"Threshold,omitempty"`
 	Tags               []tag               `json:"Tags,omitempty"`
 	EvaluationCriteria *evaluationCriteria `json:"EvaluationCriteria,omitempty"`
 	EvaluationInterval int32               `json:"EvaluationInterval,omitempty"`
@@ -253,7 +261,12 @@ func (s *Service) putMetricAlarm(ctx context.Context, req *api.Request, in *putM
 	if in.EvaluationInterval != 0 {
 		return nil, invalidCombination("EvaluationInterval can only be specified for alarms that use EvaluationCriteria.")
 	}
-	_, err := s.putAlarm(ctx, req.Account, req.Region, in.AlarmSpec, in.Tags, s.now(req))
+	spec := in.AlarmSpec
+	if in.Threshold != nil {
+		v := float64(*in.Threshold)
+		spec.Threshold = &v
+	}
+	_, err := s.putAlarm(ctx, req.Account, req.Region, spec, in.Tags, s.now(req))
 	return nil, err
 }
 

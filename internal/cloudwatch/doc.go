@@ -1,6 +1,6 @@
 // Package cloudwatch implements the CloudWatch subset of `inferscale
 // serve`: metrics (PutMetricData, GetMetricStatistics, GetMetricData with
-// metric math, ListMetrics) on a metrics.Store, and metric alarms
+// metric math and dynamic labels, ListMetrics) on a metrics.Store, and metric alarms
 // (PutMetricAlarm, DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms,
 // SetAlarmState, Enable/DisableAlarmActions, DescribeAlarmHistory, tags) on
 // a store.Store, evaluated by an alarm loop that runs their actions.

@@ -715,7 +715,7 @@ func aggregate(fold func([]float64) float64) func(c *evalContext, n callNode) (v
 			}
 		}
 		out := first.like()
-		out.id, out.label = "", ""
+		out.id, out.label, out.defaultLabel, out.metric = "", "", "", nil
 		col := make([]float64, len(x.arr))
 		for i := range out.vals {
 			for j, s := range x.arr {

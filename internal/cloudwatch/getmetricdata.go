@@ -95,6 +95,7 @@ func (s *Service) getMetricData(_ context.Context, req *api.Request, in *getMetr
 	}
 	qs.now = s.now(req)
 	descending := in.ScanBy != "TimestampAscending"
+	sc := labelScope{account: req.Account, region: req.Region}
 	out := &getMetricDataOutput{MetricDataResults: []metricDataResult{}, Messages: []messageData{}}
 	budget := maxPoints
 	skip := offset
@@ -109,10 +110,7 @@ func (s *Service) getMetricData(_ context.Context, req *api.Request, in *getMetr
 		}
 		dropped := qs.dropped[q.ID]
 		for _, sr := range ss {
-			r := metricDataResult{ID: q.ID, Label: sr.label, Timestamps: []api.Timestamp{}, Values: []float64{}, StatusCode: "Complete"}
-			if r.Label == "" {
-				r.Label = q.ID
-			}
+			r := metricDataResult{ID: q.ID, Label: qs.resultLabel(q, sr, sc), Timestamps: []api.Timestamp{}, Values: []float64{}, StatusCode: "Complete"}
 			if dropped {
 				r.Messages = []messageData{arithmeticMessage}
 			}

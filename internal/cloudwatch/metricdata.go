@@ -228,9 +228,12 @@ func checkDatum(d *metricDatum, where string, now time.Time) ([]sample, error) {
 		}
 		v, count := float64(dv), 1.0
 		if len(d.Counts) > 0 {
+			if err := checkValue(d.Counts[i], fmt.Sprintf("%s.Counts.member.%d", where, i+1)); err != nil {
+				return nil, err
+			}
 			count = float64(d.Counts[i])
 		}
-		if math.IsNaN(count) || count < 0 || count > maxAbsValue {
+		if count < 0 {
 			return nil, invalidValue("The value %s for parameter %s.Counts.member.%d is invalid: counts are not negative.", formatJava(count), where, i+1)
 		}
 		if count == 0 {
@@ -375,10 +378,15 @@ type listMetricsInput struct {
 type listMetricsOutput struct {
 	Metrics   []MetricRef `json:"Metrics"`
 	NextToken string      `json:"NextToken,omitempty"`
+	// OwningAccounts is, with IncludeLinkedAccounts, the account of each
+	// metric of Metrics.
+	OwningAccounts []string `json:"OwningAccounts,omitempty"`
 }
 
 // listMetrics pages through the series in the store's order (namespace,
 // name, dimensions); the token is the key of the last series returned.
+// There are no linked accounts: with IncludeLinkedAccounts, every metric's
+// owning account is the caller's, and OwningAccount names it or nothing.
 func (s *Service) listMetrics(_ context.Context, req *api.Request, in *listMetricsInput) (*listMetricsOutput, error) {
 	f := metrics.MetricFilter{Namespace: in.Namespace, MetricName: in.MetricName}
 	for _, d := range in.Dimensions {
@@ -413,6 +421,9 @@ func (s *Service) listMetrics(_ context.Context, req *api.Request, in *listMetri
 			ref.Dimensions = append(ref.Dimensions, Dimension{Name: d.Name, Value: d.Value})
 		}
 		out.Metrics = append(out.Metrics, ref)
+		if in.IncludeLinkedAccounts {
+			out.OwningAccounts = append(out.OwningAccounts, req.Account)
+		}
 	}
 	return out, nil
 }

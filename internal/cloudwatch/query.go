@@ -208,7 +208,7 @@ func (qs *querySet) value(id string) (value, error) {
 	switch v.kind {
 	case seriesValue:
 		s := *v.ser
-		s.id, s.label = id, label
+		s.id, s.label, s.defaultLabel, s.metric = id, label, id, nil
 		v = seriesOf(&s)
 	case arrayValue:
 		// Each element keeps its own label, as CloudWatch shows them.
@@ -247,7 +247,7 @@ func (qs *querySet) fetch(q MetricDataQuery) (*series, error) {
 	}
 	s := newSeries(g.start, period, g.n)
 	s.id = q.ID
-	s.label = q.Label
+	s.label, s.defaultLabel, s.metric = q.Label, ms.Metric.MetricName, ms
 	if s.label == "" {
 		s.label = ms.Metric.MetricName
 	}
@@ -308,7 +308,7 @@ func (qs *querySet) result(id string) ([]*series, error) {
 		return nil, invalidCombination("The query %s spans %d periods, more than the %d datapoints a query can return.", id, g.n, maxGridPoints)
 	}
 	s := newSeries(g.start, period, g.n)
-	s.id, s.label = id, q.Label
+	s.id, s.label, s.defaultLabel = id, q.Label, id
 	if s.label == "" {
 		s.label = id
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -14,13 +16,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
+	"github.com/inferscale/inferscale/internal/api"
 	"github.com/inferscale/inferscale/internal/metrics"
 )
 
 // sdkClient is a real aws-sdk-go-v2 CloudWatch client for the env's
-// server. protocol "json" selects the awsJson1_0 protocol, which the SDK
-// supports besides its default, rpc-v2-cbor.
+// server. protocol "json" selects the awsJson1_0 protocol and "query" the
+// awsQuery protocol, which the SDK supports besides its default,
+// rpc-v2-cbor.
 func sdkClient(e *env, protocol string) *cw.Client {
 	cfg := aws.Config{
 		Region: "us-east-1",
@@ -32,8 +37,11 @@ func sdkClient(e *env, protocol string) *cw.Client {
 	}
 	return cw.NewFromConfig(cfg, func(o *cw.Options) {
 		o.BaseEndpoint = aws.String(e.srv.URL)
-		if protocol == "json" {
+		switch protocol {
+		case "json":
 			o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801)
+		case "query":
+			o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
 		}
 	})
 }
@@ -277,6 +285,8 @@ func TestNonFiniteValues(t *testing.T) {
 				{types.MetricDatum{MetricName: aws.String("M"), Value: aws.Float64(math.NaN())}, "The value NaN for parameter MetricData.member.1.Value is invalid."},
 				{types.MetricDatum{MetricName: aws.String("M"), Value: aws.Float64(math.Inf(1))}, "The value Infinity for parameter MetricData.member.1.Value is invalid."},
 				{types.MetricDatum{MetricName: aws.String("M"), Values: []float64{1, math.Inf(-1)}}, "The value -Infinity for parameter MetricData.member.1.Values.member.2 is invalid."},
+				{types.MetricDatum{MetricName: aws.String("M"), Values: []float64{1, 2}, Counts: []float64{1, math.NaN()}}, "The value NaN for parameter MetricData.member.1.Counts.member.2 is invalid."},
+				{types.MetricDatum{MetricName: aws.String("M"), Values: []float64{1}, Counts: []float64{math.Inf(1)}}, "The value Infinity for parameter MetricData.member.1.Counts.member.1 is invalid."},
 				{types.MetricDatum{MetricName: aws.String("M"), StatisticValues: &types.StatisticSet{
 					SampleCount: aws.Float64(1), Sum: aws.Float64(math.NaN()), Minimum: aws.Float64(1), Maximum: aws.Float64(1)}},
 					"The value NaN for parameter MetricData.member.1.StatisticValues.Sum is invalid."},
@@ -289,6 +299,128 @@ func TestNonFiniteValues(t *testing.T) {
 			}
 			if ms := e.metrics.ListMetrics(metrics.MetricFilter{}); len(ms) != 0 {
 				t.Errorf("stored %v", ms)
+			}
+		})
+	}
+}
+
+// TestNonFiniteThreshold: PutMetricAlarm's Threshold, the one double of
+// CloudWatch's requests besides PutMetricData's values, is refused when NaN
+// or infinite with a ValidationError that names it (it was a
+// SerializationException), in every protocol, and changes nothing: an
+// existing alarm keeps its configuration and history, a new one is not
+// created.
+func TestNonFiniteThreshold(t *testing.T) {
+	for _, protocol := range []string{"json", "cbor", "query"} {
+		t.Run(protocol, func(t *testing.T) {
+			e := newEnv(t)
+			c := sdkClient(e, protocol)
+			alarm := func(name string, threshold float64) *cw.PutMetricAlarmInput {
+				return &cw.PutMetricAlarmInput{
+					AlarmName: aws.String(name), Namespace: aws.String("Custom/SDK"), MetricName: aws.String("Latency"),
+					Statistic: types.StatisticAverage, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+					Threshold: aws.Float64(threshold), ComparisonOperator: types.ComparisonOperatorGreaterThanThreshold,
+					Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("ml")}},
+				}
+			}
+			if _, err := c.PutMetricAlarm(e.ctx, alarm("kept", 30)); err != nil {
+				t.Fatal(err)
+			}
+			before, err := c.DescribeAlarms(e.ctx, &cw.DescribeAlarmsInput{})
+			if err != nil || len(before.MetricAlarms) != 1 {
+				t.Fatalf("DescribeAlarms: %+v %v", before, err)
+			}
+			e.setNow(start.Add(time.Minute))
+			for _, tt := range []struct {
+				name string
+				v    float64
+				want string
+			}{
+				{"kept", math.NaN(), "The value NaN for parameter Threshold is invalid."},
+				{"kept", math.Inf(1), "The value Infinity for parameter Threshold is invalid."},
+				{"new", math.Inf(-1), "The value -Infinity for parameter Threshold is invalid."},
+			} {
+				_, err := c.PutMetricAlarm(e.ctx, alarm(tt.name, tt.v))
+				// The SDK's model has a ValidationException whose awsQuery
+				// code is ValidationError; its awsQuery deserializer finds
+				// the type by the code but keeps the type's ErrorCode().
+				code := "ValidationError"
+				if protocol == "query" {
+					code = "ValidationException"
+				}
+				var ae smithy.APIError
+				if !errors.As(err, &ae) || ae.ErrorCode() != code || ae.ErrorMessage() != tt.want {
+					t.Errorf("PutMetricAlarm %s Threshold %v: %v, want %s %q", tt.name, tt.v, err, code, tt.want)
+				}
+			}
+			after, err := c.DescribeAlarms(e.ctx, &cw.DescribeAlarmsInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(after.MetricAlarms) != 1 || !reflect.DeepEqual(after.MetricAlarms[0], before.MetricAlarms[0]) {
+				t.Errorf("alarms changed:\n got %+v\nwant %+v", after.MetricAlarms, before.MetricAlarms)
+			}
+			hist, err := c.DescribeAlarmHistory(e.ctx, &cw.DescribeAlarmHistoryInput{})
+			if err != nil || len(hist.AlarmHistoryItems) != 1 || aws.ToString(hist.AlarmHistoryItems[0].HistorySummary) != "Alarm \"kept\" created" {
+				var got []string
+				for _, it := range hist.AlarmHistoryItems {
+					got = append(got, aws.ToString(it.HistorySummary))
+				}
+				t.Errorf("history %q %v, want only the creation", got, err)
+			}
+		})
+	}
+}
+
+// TestListMetricsOwningAccounts: with IncludeLinkedAccounts, ListMetrics
+// answers OwningAccounts, the account of each metric (the caller's: there
+// are no linked accounts), on every page; without it, none.
+func TestListMetricsOwningAccounts(t *testing.T) {
+	for _, protocol := range []string{"json", "cbor", "query"} {
+		t.Run(protocol, func(t *testing.T) {
+			e := newEnv(t)
+			c := sdkClient(e, protocol)
+			data := make([]types.MetricDatum, 501) // two pages of ListMetrics
+			for i := range data {
+				data[i] = types.MetricDatum{MetricName: aws.String("M"), Value: aws.Float64(1),
+					Dimensions: []types.Dimension{{Name: aws.String("N"), Value: aws.String(strconv.Itoa(i))}}}
+			}
+			if _, err := c.PutMetricData(e.ctx, &cw.PutMetricDataInput{Namespace: aws.String("Custom/Owners"), MetricData: data}); err != nil {
+				t.Fatal(err)
+			}
+			for _, tt := range []struct {
+				name          string
+				in            cw.ListMetricsInput
+				metrics, owns []int // per page
+			}{
+				{"without", cw.ListMetricsInput{}, []int{500, 1}, []int{0, 0}},
+				{"linked", cw.ListMetricsInput{IncludeLinkedAccounts: aws.Bool(true)}, []int{500, 1}, []int{500, 1}},
+				{"own account", cw.ListMetricsInput{IncludeLinkedAccounts: aws.Bool(true), OwningAccount: aws.String(api.DefaultAccount)}, []int{500, 1}, []int{500, 1}},
+				{"other account", cw.ListMetricsInput{IncludeLinkedAccounts: aws.Bool(true), OwningAccount: aws.String("111122223333")}, []int{0}, []int{0}},
+			} {
+				in := tt.in
+				in.Namespace = aws.String("Custom/Owners")
+				var metrics, owns []int
+				p := cw.NewListMetricsPaginator(c, &in)
+				for p.HasMorePages() {
+					if len(metrics) > 3 {
+						t.Fatal("too many pages")
+					}
+					out, err := p.NextPage(e.ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					metrics, owns = append(metrics, len(out.Metrics)), append(owns, len(out.OwningAccounts))
+					for _, a := range out.OwningAccounts {
+						if a != api.DefaultAccount {
+							t.Errorf("%s: OwningAccounts holds %q, want %s", tt.name, a, api.DefaultAccount)
+							break
+						}
+					}
+				}
+				if !reflect.DeepEqual(metrics, tt.metrics) || !reflect.DeepEqual(owns, tt.owns) {
+					t.Errorf("%s: pages of %v metrics and %v owning accounts, want %v and %v", tt.name, metrics, owns, tt.metrics, tt.owns)
+				}
 			}
 		})
 	}

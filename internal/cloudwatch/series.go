@@ -10,8 +10,15 @@ import (
 // period without data.
 type series struct {
 	id    string // query id it came from, for METRICS("filter")
-	label string
-	start time.Time
+	label string // as the query gave it: dynamic labels are expanded on output
+	// defaultLabel is what ${LABEL} stands for: a metric query's metric
+	// name, an expression's id.
+	defaultLabel string
+	// metric is the metric query the series holds, or that an element of an
+	// array of series comes from, for ${PROP('...')}; nil for an expression
+	// that yields one series.
+	metric *MetricStat
+	start  time.Time
 	// period is the grid step.
 	period time.Duration
 	vals   []float64
@@ -34,7 +41,7 @@ func newSeries(start time.Time, period time.Duration, n int) *series {
 // like returns a series on s's grid with every value missing.
 func (s *series) like() *series {
 	out := newSeries(s.start, s.period, len(s.vals))
-	out.label, out.id = s.label, s.id
+	out.label, out.id, out.defaultLabel, out.metric = s.label, s.id, s.defaultLabel, s.metric
 	return out
 }
 
