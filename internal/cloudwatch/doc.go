@@ -1,7 +1,7 @@
 // Package cloudwatch implements the CloudWatch subset of `inferscale
 // serve`: metrics (PutMetricData, GetMetricStatistics, GetMetricData with
-// metric math and dynamic labels, ListMetrics) on a metrics.Store, and metric alarms
-// (PutMetricAlarm, DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms,
+// metric math and dynamic labels, ListMetrics) on a metrics.Store, and
+// metric alarms (PutMetricAlarm, DescribeAlarms, DescribeAlarmsForMetric, DeleteAlarms,
 // SetAlarmState, Enable/DisableAlarmActions, DescribeAlarmHistory, tags) on
 // a store.Store, evaluated by an alarm loop that runs their actions.
 //
@@ -14,9 +14,11 @@
 //
 // # Metrics
 //
-// Metrics are not scoped by account or region: the metrics store is one
-// set of series shared by everything inferscale records (AWS/SageMaker
-// invocation metrics) and what users put. Namespaces starting with "AWS/"
+// Metrics are kept per account and region (MetricsScope), as CloudWatch
+// keeps them: one metrics store holds everything inferscale records
+// (AWS/SageMaker invocation metrics) and what users put, each series in
+// the scope of the account and region it was recorded for, and a request
+// sees its caller's scope only. Namespaces starting with "AWS/"
 // are reserved for inferscale's own metrics, as CloudWatch reserves them.
 // Standard-resolution data (StorageResolution 60, the default) is kept at
 // the start of its minute; high-resolution data (StorageResolution 1) at
