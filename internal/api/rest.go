@@ -32,6 +32,57 @@ type restRoute struct {
 	// path matches the route's pattern without ServeMux, when it has only
 	// literal and single-segment labels (see newRESTPath); nil otherwise.
 	path *restPath
+	// refused are the header fields of the members Refuse named, refuse
+	// the error of a request that carries one.
+	refused []refusedMember
+	refuse  func(req *Request, member string) error
+}
+
+type refusedMember struct{ member, header string }
+
+// Refuse makes a request of the REST operation opName fail, before its
+// handler runs, with the error refuse returns for the first of members
+// (header members of the operation's input) that it carries: for the
+// members of the model that the service does not implement. Requests
+// without them pay nothing for it (the fast input validation looks up
+// every header member anyway). Like Route, which must come first, it
+// panics on wiring mistakes.
+func (s *Service) Refuse(opName string, refuse func(req *Request, member string) error, members ...string) {
+	op := s.Model.Operations[opName]
+	if op == nil || s.routes[muxPattern(op.Method, op.RequestURI)] == nil {
+		panic(fmt.Sprintf("api: %s: Refuse before Route(%q)", s.Name, opName))
+	}
+	route := s.routes[muxPattern(op.Method, op.RequestURI)]
+	for _, name := range members {
+		m := op.Input.MemberNamed(name)
+		if m == nil || m.Location != "header" {
+			panic(fmt.Sprintf("api: %s %s: %q is not a header member", s.Name, opName, name))
+		}
+		field := m.LocationName
+		if field == "" {
+			field = m.Name
+		}
+		header := textproto.CanonicalMIMEHeaderKey(field)
+		route.refused = append(route.refused, refusedMember{member: name, header: header})
+		if route.in != nil {
+			for i := range route.in.members {
+				if route.in.members[i].header == header {
+					route.in.members[i].refused = true
+				}
+			}
+		}
+	}
+	route.refuse = refuse
+}
+
+// refusal is the error of a request that carries a member Refuse named.
+func (route *restRoute) refusal(req *Request) error {
+	for _, m := range route.refused {
+		if len(req.HTTP.Header[m.header]) > 0 {
+			return route.refuse(req, m.member)
+		}
+	}
+	return nil
 }
 
 // Route registers a REST-JSON operation at the method and path of the
@@ -104,15 +155,20 @@ func (rt *Router) serveRoute(x *exchange, s *Service, route *restRoute) {
 	if !ok {
 		return
 	}
+	req := x.request(id)
 	if !route.in.valid(x.r, &x.labels, body) {
 		if err := validateREST(route.op.Input, x.r, &x.labels, body); err != nil {
+			x.fail(err)
+			return
+		}
+		if err := route.refusal(req); err != nil {
 			x.fail(err)
 			return
 		}
 	}
 	x.sw = statusWriter{ResponseWriter: x.w}
 	sw := &x.sw
-	err := route.h(x.r.Context(), x.request(id), sw, body)
+	err := route.h(x.r.Context(), req, sw, body)
 	switch {
 	case err != nil && sw.status == 0:
 		x.fail(err)
@@ -149,6 +205,7 @@ type fastMember struct {
 	header   string // the canonical header name; "" for a label
 	required bool
 	remember bool // not sensitive: valid values may be remembered
+	refused  bool // present, it is refused (see Service.Refuse)
 	// seen are the values found valid, a set of strings of its own per
 	// member: a map this small is searched without hashing its keys.
 	seen *atomic.Pointer[map[string]struct{}]
@@ -218,13 +275,15 @@ func (f *fastInput) valid(r *http.Request, l *labels, body []byte) bool {
 			}
 		} else {
 			vals := r.Header[fm.header]
-			switch len(vals) {
-			case 0:
+			switch {
+			case len(vals) == 0:
 				if fm.required {
 					return false
 				}
 				continue
-			case 1:
+			case fm.refused:
+				return false
+			case len(vals) == 1:
 				v = vals[0]
 			default:
 				v = strings.Join(vals, ",")

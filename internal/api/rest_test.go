@@ -36,11 +36,34 @@ func newRuntimeRouter(t *testing.T) *Router {
 		_, err := w.Write(body)
 		return err
 	})
+	rts.Refuse("InvokeEndpoint", func(req *Request, member string) error {
+		return Errorf(KindInvalid, "%s refused on %s.", member, req.PathValue("EndpointName"))
+	}, "SessionId", "EnableExplanations")
 	rt := &Router{}
 	if err := rt.Add(rts); err != nil {
 		t.Fatal(err)
 	}
 	return rt
+}
+
+// TestRefuseWiring checks that Refuse names members it can refuse.
+func TestRefuseWiring(t *testing.T) {
+	for _, tt := range []struct{ name, op, member string }{
+		{"before Route", "InvokeEndpointAsync", "InferenceId"},
+		{"unknown member", "InvokeEndpoint", "NoSuchMember"},
+		{"not a header", "InvokeEndpoint", "EndpointName"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewService(model.MustLoad("sagemaker-runtime"))
+			s.Route("InvokeEndpoint", func(context.Context, *Request, http.ResponseWriter, []byte) error { return nil })
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Refuse(%s, %s) did not panic", tt.op, tt.member)
+				}
+			}()
+			s.Refuse(tt.op, func(*Request, string) error { return nil }, tt.member)
+		})
+	}
 }
 
 func TestRESTRoutes(t *testing.T) {
@@ -66,6 +89,12 @@ func TestRESTRoutes(t *testing.T) {
 		{name: "handler error", path: "/endpoints/missing/invocations", body: "x", status: 400, code: "ValidationError", want: "Endpoint missing of account 123456789012 not found."},
 		{name: "error with extra fields", path: "/endpoints/model-error/invocations", body: "x", status: 424, code: "ModelError", want: "Received server error"},
 		{name: "escaped label served through ServeMux", path: "/endpoints/ep%2D1/invocations", body: "raw", status: 200, want: "us-east-1/ep-1/AllTraffic:raw", variant: "AllTraffic"},
+		{name: "refused member", path: "/endpoints/ep-1/invocations", header: map[string]string{"X-Amzn-SageMaker-Session-Id": "NEW_SESSION"}, body: "x", status: 400, code: "ValidationError",
+			want: "SessionId refused on ep-1."},
+		{name: "refused member beside valid ones", path: "/endpoints/ep-1/invocations", header: map[string]string{"X-Amzn-SageMaker-Target-Variant": "blue", "X-Amzn-SageMaker-Enable-Explanations": "`true`"}, body: "x", status: 400, code: "ValidationError",
+			want: "EnableExplanations refused on ep-1."},
+		{name: "refused member through ServeMux", path: "/endpoints/ep%2D1/invocations", header: map[string]string{"X-Amzn-SageMaker-Session-Id": "NEW_SESSION"}, body: "x", status: 400, code: "ValidationError",
+			want: "SessionId refused on ep-1."},
 		{name: "unknown path", path: "/endpoints/ep-1/other", body: "x", status: 404, code: "UnknownOperationException", want: "No operation matches POST /endpoints/ep-1/other"},
 	}
 	for _, tt := range tests {

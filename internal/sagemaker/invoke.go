@@ -42,7 +42,20 @@ func (s *Service) NewRuntimeAPI() *api.Service {
 	// answers larger payloads with SageMaker's ValidationError.
 	svc.MaxBodyBytes = api.DefaultMaxBodyBytes
 	svc.Route("InvokeEndpoint", s.invokeEndpoint)
+	svc.Refuse("InvokeEndpoint", refuseInvoke, "InferenceComponentName", "TargetContainerHostname", "SessionId", "EnableExplanations")
 	return svc
+}
+
+// refuseInvoke is the error of an invocation that asks for what endpoints
+// here do not have.
+func refuseInvoke(req *api.Request, member string) error {
+	why := map[string]string{
+		"InferenceComponentName":  "inference components are not supported by this server",
+		"TargetContainerHostname": "multi-container endpoints with direct invocation are not supported by this server",
+		"SessionId":               "stateful sessions are not supported by this server",
+		"EnableExplanations":      "explainers (ExplainerConfig) are not supported by this server",
+	}[member]
+	return api.Errorf(api.KindInvalid, "%s: endpoint %s cannot take it: %s.", member, req.PathValue("EndpointName"), why)
 }
 
 func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.ResponseWriter, body []byte) error {
@@ -55,9 +68,6 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	ep, capture := m.serving(key)
 	if ep == nil || rt == nil || ep.Name() != name { // the name's case must match here
 		return s.notServing(ctx, req, key, name)
-	}
-	if err := unsupportedHeaders(req.HTTP.Header, name); err != nil {
-		return err
 	}
 	if len(body) > hosting.MaxPayloadBytes {
 		// The router read up to its own, larger limit.
@@ -128,31 +138,9 @@ func (s *Service) notServing(ctx context.Context, req *api.Request, key store.Ke
 	return api.Errorf(api.KindUnavailable, "Endpoint %s has no instance in service yet.", name)
 }
 
-// unsupportedHeaders fails if an invocation asks for what endpoints here
-// do not have: inference components, direct invocation of one of several
-// containers, stateful sessions or explanations.
-func unsupportedHeaders(h http.Header, endpoint string) error {
-	for _, u := range [...]struct{ key, member, why string }{
-		{keyInferenceComponent, "InferenceComponentName", "inference components are not supported by this server"},
-		{keyTargetContainer, "TargetContainerHostname", "multi-container endpoints with direct invocation are not supported by this server"},
-		{keySessionID, "SessionId", "stateful sessions are not supported by this server"},
-		{keyExplanations, "EnableExplanations", "explainers (ExplainerConfig) are not supported by this server"},
-	} {
-		if len(h[u.key]) > 0 {
-			return api.Errorf(api.KindInvalid, "%s: endpoint %s cannot take it: %s.", u.member, endpoint, u.why)
-		}
-	}
-	return nil
-}
-
 // Canonical forms of the InvokeEndpoint headers, as http.Header keys them:
 // looked up directly rather than canonicalised per request.
 var (
-	keyInferenceComponent = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Inference-Component")
-	keyTargetContainer    = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Target-Container-Hostname")
-	keySessionID          = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Session-Id")
-	keyExplanations       = textproto.CanonicalMIMEHeaderKey("X-Amzn-SageMaker-Enable-Explanations")
-
 	keyCustomAttributes = textproto.CanonicalMIMEHeaderKey(hosting.HeaderCustomAttributes)
 	keyTargetVariant    = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetVariant)
 	keyTargetModel      = textproto.CanonicalMIMEHeaderKey(hosting.HeaderTargetModel)
