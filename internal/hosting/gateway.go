@@ -440,7 +440,11 @@ func (g *Gateway) send(ctx context.Context, v *Variant, r *replica, path string,
 		path: path, body: req.Body, contentType: req.ContentType, accept: req.Accept,
 		customAttributes: req.CustomAttributes, targetModel: req.TargetModel,
 	}, sent, deadline, g.maxIdle)
-	inv.ModelLatencyMicros = time.Since(sent).Microseconds()
+	end := resp.end
+	if err != nil {
+		end = clock.Mono()
+	}
+	inv.ModelLatencyMicros = end.Sub(sent).Microseconds()
 	if err != nil {
 		if d, ok := ctx.Deadline(); ok && !d.After(deadline) && errors.Is(err, os.ErrDeadlineExceeded) {
 			// The caller's deadline passed: the connection's timer may

@@ -81,6 +81,7 @@ type upResponse struct {
 	body             []byte
 	contentType      string
 	customAttributes string
+	end              time.Time // when it was read (clock.Mono)
 }
 
 // do sends req and reads the response, on an idle connection if there is
@@ -115,13 +116,14 @@ func (u *upstream) do(ctx context.Context, req *upRequest, now, deadline time.Ti
 		}
 		resp, sent, err := c.roundTrip(ctx, req, now, deadline, u.host)
 		if err == nil {
+			resp.end = clock.Mono()
 			if c.resp.Close {
 				c.close()
 			} else {
 				// Idle from now on, not since the request began: a request
 				// that waited its turn in the instance leaves a connection
 				// that was never idle (and no peek is spent on it).
-				c.idleSince = clock.Mono()
+				c.idleSince = resp.end
 				u.put(c, maxIdle)
 			}
 			return resp, nil
