@@ -59,7 +59,10 @@
 # TARGET_ADDED_P50_US (50), TARGET_ADDED_P99_US (500), PIN (1; 0: none),
 # PROFILE (0; 1: `perf record` serve during the first gateway run at the
 # highest USERS level and print where its CPU time goes), PERF_OUT (a
-# directory to keep that profile and the binary in, for `perf report -i`).
+# directory to keep that profile and the binary in, for `perf report -i`),
+# TIMELINE (0; 1: follow one request at a time through the system calls of
+# the client, the proxy and the replica, on each path, and print where its
+# time goes: see bench/gateway/timeline.py; needs perf, as PROFILE does).
 # Traffic goes to 127.0.0.1 only; every process started here is stopped on
 # exit.
 set -euo pipefail
@@ -75,6 +78,7 @@ TARGET_ADDED_P50_US=${TARGET_ADDED_P50_US:-50}
 TARGET_ADDED_P99_US=${TARGET_ADDED_P99_US:-500}
 PIN=${PIN:-1}
 PROFILE=${PROFILE:-0}
+TIMELINE=${TIMELINE:-0}
 REPLICA_CPUS=${REPLICA_CPUS:-}
 ENDPOINT=bench-gateway
 PATHS="direct gateway nginx"
@@ -316,7 +320,7 @@ for label, pats in [
     ("net/http server (connections handed to it)", [r"net/http\.\(\*conn\)\.serve"]),
     ("api router (auth, validation, logging)", [r".*/internal/api\.\(\*Router\)\.ServeHTTP"]),
     ("api: validate the REST input", [r".*/internal/api\.validateREST"]),
-    ("gateway: Invoke (whole upstream call)", [r".*/internal/hosting\.\(\*Gateway\)\.Invoke"]),
+    ("gateway: Respond (the upstream call, the response sent)", [r".*/internal/hosting\.\(\*Gateway\)\.Respond"]),
     ("invocation metrics (RecordInvocation)", [r".*RecordInvocation"]),
     ("timers", [r"context\.WithDeadlineCause", r"context\.WithTimeout", r"time\.\(\*Timer\)\.Reset", r"time\.\(\*Timer\)\.Stop"]),
     ("socket reads", [r".*/internal/httpwire\.\(\*Socket\)\.Read", r"syscall\.read", r"internal/poll\.\(\*FD\)\.Read"]),
@@ -330,6 +334,25 @@ print("top functions by own time:")
 PY
 	perf report -i "$perf_file" --no-children --sort symbol --stdio -g none 2>/dev/null |
 		awk '/^ +[0-9.]+%/ && n < 20 { printf "   %7s  %s\n", $1, $3; n++ }' || true
+fi
+
+if [ "$TIMELINE" = 1 ]; then
+	echo
+	echo "# where the time of one request goes, 1 user (bench/gateway/timeline.py; traced system calls cost more)"
+	for p in $PATHS; do
+		u=url_$p proxy=
+		case $p in gateway) proxy=$serve_pid ;; nginx) proxy=$nginx_worker ;; esac
+		"${client_cpu[@]}" "$work/inferscale" loadtest --url "${!u}" --users 1 --duration 4s \
+			--payload "$work/payload.json" --content-type application/json --quiet >/dev/null &
+		client_pid=$!
+		sleep 1.5
+		perf record -a -e raw_syscalls:sys_enter,raw_syscalls:sys_exit -o "$work/timeline.perf" -- sleep 1 >/dev/null 2>&1 || true
+		wait "$client_pid" || true
+		echo "$p:"
+		perf script -i "$work/timeline.perf" -F pid,tid,cpu,time,event,trace 2>/dev/null |
+			python3 "$(dirname "$0")/timeline.py" "$client_pid" "$replica_pid" $proxy || true
+		rm -f "$work/timeline.perf"
+	done
 fi
 
 echo
