@@ -103,7 +103,13 @@
 // For each call the adapter
 //
 //  1. reads the body (Service.MaxBodyBytes, 8 MiB by default; larger: 413
-//     RequestEntityTooLargeException);
+//     RequestEntityTooLargeException; a REST operation's blob payload is
+//     also held to its maximum length, and a longer one answered with the
+//     ValidationException of its length constraint). A body whose
+//     Content-Length is over the limit is refused without being read (a
+//     client that sent Expect: 100-continue gets no 100 Continue), a
+//     chunked one once it has passed the limit, and the connection closes
+//     after the answer;
 //  2. authenticates (Router.Auth): region and access key from the SigV4
 //     credential scope, account from the key (ScopeAuth, the default), or full
 //     signature verification (SigV4Auth);

@@ -36,6 +36,11 @@ type restRoute struct {
 	// the error of a request that carries one.
 	refused []refusedMember
 	refuse  func(req *Request, member string) error
+	// maxPayload is the maximum length of the operation's blob payload
+	// (SageMaker Runtime's InvokeEndpoint: 6291456 bytes), 0 if it has
+	// none: a body over it is refused as the validation of its length
+	// would refuse it, but without reading it.
+	maxPayload int64
 }
 
 type refusedMember struct{ member, header string }
@@ -100,7 +105,13 @@ func (s *Service) Route(opName string, h RESTHandler) {
 	if _, dup := s.routes[pattern]; dup {
 		panic(fmt.Sprintf("api: %s route %s registered twice", s.Name, pattern))
 	}
-	s.routes[pattern] = &restRoute{op: op, h: h, in: newFastInput(op.Input), path: newRESTPath(pattern)}
+	route := &restRoute{op: op, h: h, in: newFastInput(op.Input), path: newRESTPath(pattern)}
+	if p := op.Input.Payload(); p != nil && p.Shape.Type == model.TypeBlob {
+		if n, ok := p.Shape.MaxLength(); ok {
+			route.maxPayload = max(n, 0)
+		}
+	}
+	s.routes[pattern] = route
 }
 
 // muxPattern turns a smithy URI template into a ServeMux pattern: the query
@@ -151,7 +162,7 @@ func (rt *Router) restHandler(s *Service, route *restRoute) http.Handler {
 // serveRoute serves a REST operation whose path values are set on x.r.
 func (rt *Router) serveRoute(x *exchange, s *Service, route *restRoute) {
 	x.svc, x.op = s, route.op.Name
-	body, id, ok := x.begin()
+	body, id, ok := x.begin(route)
 	if !ok {
 		return
 	}

@@ -2,8 +2,11 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -11,12 +14,16 @@ import (
 )
 
 // newRuntimeRouter serves an InvokeEndpoint that echoes the payload with the
-// endpoint and variant it was routed to.
-func newRuntimeRouter(t *testing.T) *Router {
+// endpoint and variant it was routed to; its bodies are limited to 64
+// bytes. edits change the service before it is added.
+func newRuntimeRouter(t *testing.T, edits ...func(*Service)) *Router {
 	t.Helper()
 	rts := NewService(model.MustLoad("sagemaker-runtime"))
 	rts.MaxBodyBytes = 64
 	rts.Codes = Codes{KindInvalid: {"ValidationError", http.StatusBadRequest}, KindNotFound: {"ValidationError", http.StatusBadRequest}}
+	for _, edit := range edits {
+		edit(rts)
+	}
 	rts.Route("InvokeEndpoint", func(ctx context.Context, req *Request, w http.ResponseWriter, body []byte) error {
 		name := req.PathValue("EndpointName")
 		if name == "missing" {
@@ -117,6 +124,95 @@ func TestRESTRoutes(t *testing.T) {
 			}
 			if tt.code == "ModelError" && (r.body["OriginalStatusCode"] != float64(500) || r.body["OriginalMessage"] != "boom") {
 				t.Errorf("extra fields missing: %s", r.raw)
+			}
+		})
+	}
+}
+
+// countingBody is a request body of size bytes that counts the bytes read
+// from it.
+type countingBody struct {
+	size, read int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	if b.read >= b.size {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), b.size-b.read))
+	clear(p[:n])
+	b.read += int64(n)
+	return n, nil
+}
+
+func (b *countingBody) Close() error { return nil }
+
+// TestBodyOverTheLimit: a body over the service's limit is answered with
+// 413 RequestEntityTooLargeException, one over the maximum length of a
+// REST operation's blob payload (InvokeEndpoint's 6291456 bytes) with the
+// ValidationError that validating its length gives, and the connection
+// closes after the answer. A body whose Content-Length is over the limit
+// is not read at all, so that a client that sent Expect: 100-continue is
+// refused before it sends the body; one of unknown length (chunked) is
+// read only to just past the limit.
+func TestBodyOverTheLimit(t *testing.T) {
+	const (
+		payloadMax = 6291456
+		tooLong    = "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to 6291456"
+	)
+	serviceLimit := func(n int64) func(*Service) { return func(s *Service) { s.MaxBodyBytes = n } }
+	tests := []struct {
+		name     string
+		limit    int64 // the service's MaxBodyBytes
+		size     int64
+		chunked  bool
+		status   int
+		code     string
+		msg      string
+		maxRead  int64
+		keepOpen bool
+	}{
+		{name: "payload at its maximum", limit: DefaultMaxBodyBytes, size: payloadMax, status: 200, maxRead: payloadMax, keepOpen: true},
+		{name: "declared payload over its maximum", limit: DefaultMaxBodyBytes, size: payloadMax + 1, status: 400, code: "ValidationError", msg: tooLong},
+		{name: "declared payload over the service's limit too", limit: DefaultMaxBodyBytes, size: 1 << 40, status: 400, code: "ValidationError", msg: tooLong},
+		{name: "chunked payload over its maximum", limit: DefaultMaxBodyBytes, size: 16 << 20, chunked: true, status: 400, code: "ValidationError",
+			msg: tooLong, maxRead: payloadMax + 1},
+		{name: "declared body over the service's limit", limit: 64, size: 65, status: 413, code: "RequestEntityTooLargeException",
+			msg: "Request body of 65 bytes exceeds the limit of 64 bytes."},
+		{name: "chunked body over the service's limit", limit: 64, size: 1 << 20, chunked: true, status: 413, code: "RequestEntityTooLargeException",
+			msg: "Request body exceeds the limit of 64 bytes.", maxRead: 65},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntimeRouter(t, serviceLimit(tt.limit))
+			body := &countingBody{size: tt.size}
+			req := httptest.NewRequest(http.MethodPost, "/endpoints/ep-1/invocations", nil)
+			req.Body, req.ContentLength = body, tt.size
+			if tt.chunked {
+				req.ContentLength, req.TransferEncoding = -1, []string{"chunked"}
+			}
+			rec := httptest.NewRecorder()
+			rt.ServeHTTP(rec, req)
+			res := rec.Result()
+			raw, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %.200s", res.StatusCode, tt.status, raw)
+			}
+			if body.read > tt.maxRead {
+				t.Errorf("%d bytes of the body read, want at most %d", body.read, tt.maxRead)
+			}
+			if closes := res.Header.Get("Connection") == "close"; closes == tt.keepOpen {
+				t.Errorf("Connection: %q", res.Header.Get("Connection"))
+			}
+			if tt.code == "" {
+				return
+			}
+			var e map[string]any
+			if err := json.Unmarshal(raw, &e); err != nil {
+				t.Fatalf("error body %s: %v", raw, err)
+			}
+			if e["__type"] != tt.code || res.Header.Get("X-Amzn-ErrorType") != tt.code || e["message"] != tt.msg {
+				t.Errorf("error %s (header %s), want %s %q", raw, res.Header.Get("X-Amzn-ErrorType"), tt.code, tt.msg)
 			}
 		})
 	}

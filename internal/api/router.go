@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -407,10 +408,27 @@ func (x *exchange) send(status int, contentType string, body []byte) {
 	_, _ = x.w.Write(body)
 }
 
+// bodyTooLarge is readBody's error for a body over its limit: one whose
+// declared length is over it is not read at all (so that a client that
+// sent Expect: 100-continue is refused before it sends the body), one of
+// unknown length (chunked) is read up to just past the limit. Either way
+// the rest of the body is left unread.
+type bodyTooLarge struct {
+	limit    int64
+	declared int64 // the Content-Length; -1 if none
+}
+
+func (e *bodyTooLarge) Error() string {
+	if e.declared >= 0 {
+		return fmt.Sprintf("Request body of %d bytes exceeds the limit of %d bytes.", e.declared, e.limit)
+	}
+	return fmt.Sprintf("Request body exceeds the limit of %d bytes.", e.limit)
+}
+
 // readBody reads the whole body up to limit bytes.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
-		return nil, protocolError(CodeRequestTooLarge, "Request body of %d bytes exceeds the limit of %d bytes.", r.ContentLength, limit)
+		return nil, &bodyTooLarge{limit: limit, declared: r.ContentLength}
 	}
 	if n := r.ContentLength; n >= 0 && r.Body != nil {
 		// The length is known: one allocation, no copy. The server
@@ -426,9 +444,32 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, protocolError(CodeSerialization, "Cannot read the request body: %v", err)
 	}
 	if int64(len(b)) > limit {
-		return nil, protocolError(CodeRequestTooLarge, "Request body exceeds the limit of %d bytes.", limit)
+		return nil, &bodyTooLarge{limit: limit, declared: -1}
 	}
 	return b, nil
+}
+
+// failBody answers a request whose body readBody did not take. A body
+// over the limit is answered with 413 RequestEntityTooLargeException, or,
+// over the limit of route's payload (nil: none), with the
+// ValidationException its length constraint gives; as the rest of the
+// body is unread, the connection closes after the answer rather than read
+// what the client still sends as a next request.
+func (x *exchange) failBody(route *restRoute, err error) {
+	var tl *bodyTooLarge
+	if errors.As(err, &tl) {
+		x.w.Header().Set("Connection", "close")
+		if route != nil && tl.limit == route.maxPayload {
+			n := tl.declared
+			if n < 0 {
+				n = tl.limit + 1 // as far as it was read
+			}
+			err = &Error{Kind: KindInvalid, Message: model.FormatViolations(model.BlobLengthViolations(route.op.Input.Payload(), n))}
+		} else {
+			err = protocolError(CodeRequestTooLarge, "%s", tl.Error())
+		}
+	}
+	x.fail(err)
 }
 
 // decodeBody undoes a request's Content-Encoding: clients gzip large
@@ -462,10 +503,16 @@ func decodeBody(r *http.Request, body []byte, limit int64) ([]byte, error) {
 
 // begin reads the body and authenticates, and for the RPC protocols undoes
 // the Content-Encoding; it writes the error and returns false on failure.
-func (x *exchange) begin() (body []byte, id Identity, ok bool) {
-	body, err := readBody(x.r, x.svc.maxBody())
+// The body is limited to the service's MaxBodyBytes and, for a REST
+// route (nil for the RPC protocols), to its payload's maximum length.
+func (x *exchange) begin(route *restRoute) (body []byte, id Identity, ok bool) {
+	limit := x.svc.maxBody()
+	if route != nil && route.maxPayload > 0 && route.maxPayload < limit {
+		limit = route.maxPayload
+	}
+	body, err := readBody(x.r, limit)
 	if err != nil {
-		x.fail(err)
+		x.failBody(route, err)
 		return nil, id, false
 	}
 	if id, ok = x.authenticate(body); !ok {
@@ -537,14 +584,14 @@ func (rt *Router) serveJSON(x *exchange) {
 		if x.svc != nil {
 			// Still authenticate first, as AWS does, so that bad credentials
 			// are reported before unknown operations.
-			if _, _, ok := x.begin(); !ok {
+			if _, _, ok := x.begin(nil); !ok {
 				return
 			}
 		}
 		x.fail(err)
 		return
 	}
-	body, id, ok := x.begin()
+	body, id, ok := x.begin(nil)
 	if !ok {
 		return
 	}
@@ -586,7 +633,7 @@ func (rt *Router) serveCBOR(x *exchange) {
 		x.fail(err)
 		return
 	}
-	body, id, ok := x.begin()
+	body, id, ok := x.begin(nil)
 	if !ok {
 		return
 	}
@@ -609,7 +656,7 @@ func (rt *Router) serveQuery(x *exchange) {
 	}
 	raw, err := readBody(x.r, limit)
 	if err != nil {
-		x.fail(err)
+		x.failBody(nil, err)
 		return
 	}
 	// The form names the service, so it is decoded before authentication.

@@ -305,11 +305,15 @@ func (l *targetLoop) tick(ctx context.Context) (time.Duration, bool) {
 	if d.State.BoundsRequested != d.State.BoundsApplied {
 		seq := d.State.BoundsRequested
 		if d, err = l.enforceBounds(ctx, now, d); err != nil {
-			log.Warn("enforce capacity bounds", "err", err)
+			if !errors.Is(err, errHeldBack) {
+				log.Warn("enforce capacity bounds", "err", err)
+			}
 			if d == nil {
 				return 0, false
 			}
-		} else if d, err = l.mutate(ctx, func(d *targetDoc) { d.State.BoundsApplied = seq }); err != nil {
+		} else if d, err = l.mutate(ctx, func(d *targetDoc) {
+			d.State.BoundsApplied, d.State.BoundsRefused = seq, nil
+		}); err != nil {
 			return l.afterError(ctx, err, log, "record bounds")
 		}
 	}
@@ -330,6 +334,9 @@ func (l *targetLoop) tick(ctx context.Context) (time.Duration, bool) {
 		if p := now.Add(s.pollInterval()); p.Before(wake) {
 			wake = p
 		}
+	}
+	if r := d.State.BoundsRefused; r != nil && d.State.BoundsRequested != d.State.BoundsApplied && r.Retry.Before(wake) {
+		wake = r.Retry // retry the bounds hosting refused
 	}
 	return maxDuration(wake.Sub(now), time.Nanosecond), true
 }
@@ -392,16 +399,74 @@ func (l *targetLoop) progress(ctx context.Context, now time.Time, d *targetDoc) 
 	return nd, nil
 }
 
-// scale starts a scaling activity to capacity n: it records it Pending,
-// overrides the activity in progress, sets the capacity through hosting and
-// marks it InProgress (Failed when hosting refuses). update changes the
-// controller state in the same write, when the capacity was set. It returns
-// the updated target.
-func (l *targetLoop) scale(ctx context.Context, now time.Time, d *targetDoc, n int, cause string, update func(st *TargetState)) (*targetDoc, error) {
+// scaling names what asked for a scaling, whose refusal by hosting holds
+// back the next scalings it asks for (Refusal).
+type scaling uint8
+
+const (
+	boundsScaling scaling = iota // the bounds of RegisterScalableTarget or of a scheduled action
+	policyScaling                // an alarm's scaling policy
+)
+
+// refusal returns the refusal of k's scaling that stands at now: an
+// alarm's only while the alarm keeps asking (within BreachGap), as a new
+// breach starts afresh.
+func (k scaling) refusal(st *TargetState, now time.Time) *Refusal {
+	if k == boundsScaling {
+		return st.BoundsRefused
+	}
+	if r := st.PolicyRefused; r != nil && now.Sub(r.Asked) <= BreachGap {
+		return r
+	}
+	return nil
+}
+
+func (k scaling) setRefusal(st *TargetState, r *Refusal) {
+	if k == boundsScaling {
+		st.BoundsRefused = r
+	} else {
+		st.PolicyRefused = r
+	}
+}
+
+// errHeldBack is the error of a scaling held back by the refusal of the
+// same scaling, until its retry time.
+var errHeldBack = errors.New("a refused scaling waits for its retry")
+
+// scale sets the capacity from desired to n through hosting, for k. When
+// hosting takes it, it records the scaling activity InProgress,
+// overriding the activity in progress, and update changes the controller
+// state in the same write. When hosting refuses, the refusal becomes k's
+// standing refusal (Refused), recorded as a Failed activity unless it is
+// the one that stood: the same refusal again only backs off further. It
+// returns the updated target.
+func (l *targetLoop) scale(ctx context.Context, now time.Time, d *targetDoc, desired, n int, cause string, k scaling, update func(st *TargetState)) (*targetDoc, error) {
 	s := l.c.s
+	start := now.Truncate(time.Millisecond)
+	if setErr := s.Capacity.SetCapacity(ctx, l.key.Account, l.key.Region, d.ResourceId, n); setErr != nil {
+		refusal, news := Refused(k.refusal(&d.State, now), desired, n, failureReason(setErr), now)
+		if news {
+			if _, err := s.newActivity(ctx, l.key, d.ResourceId, ScalingActivity{
+				Description: describeSetCapacity(n), Cause: cause,
+				StartTime: awstime.Timestamp{Time: start}, EndTime: awstime.At(start),
+				StatusCode: StatusFailed, StatusMessage: failureMessage(n, setErr),
+			}); err != nil {
+				return d, err
+			}
+		}
+		nd, err := l.mutate(ctx, func(d *targetDoc) { k.setRefusal(&d.State, &refusal) })
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return d, err
+		}
+		return nd, fmt.Errorf("set capacity of %s to %d (refused %d times in a row, next try at %s): %w",
+			d.ResourceId, n, refusal.Attempts, refusal.Retry.UTC().Format(time.RFC3339), setErr)
+	}
 	act, err := s.newActivity(ctx, l.key, d.ResourceId, ScalingActivity{
 		Description: describeSetCapacity(n), Cause: cause,
-		StartTime: awstime.Timestamp{Time: now.Truncate(time.Millisecond)}, StatusCode: StatusPending,
+		StartTime: awstime.Timestamp{Time: start}, StatusCode: StatusInProgress,
 	})
 	if err != nil {
 		return d, err
@@ -412,22 +477,11 @@ func (l *targetLoop) scale(ctx context.Context, now time.Time, d *targetDoc, n i
 			return d, err
 		}
 	}
-	setErr := s.Capacity.SetCapacity(ctx, l.key.Account, l.key.Region, d.ResourceId, n)
-	status, msg := StatusInProgress, ""
-	var end time.Time
-	if setErr != nil {
-		status, msg, end = StatusFailed, failureMessage(n, setErr), now
-	}
-	if err := s.updateActivity(ctx, l.key, act.ActivityId, status, msg, end); err != nil {
-		return d, err
-	}
 	nd, err := l.mutate(ctx, func(d *targetDoc) {
-		d.State.Active = nil
-		if setErr == nil {
-			d.State.Active = &ActiveActivity{ID: act.ActivityId, Desired: n, Start: now}
-			if update != nil {
-				update(&d.State) // cooldowns start with a scaling that happened
-			}
+		d.State.Active = &ActiveActivity{ID: act.ActivityId, Desired: n, Start: now}
+		k.setRefusal(&d.State, nil)
+		if update != nil {
+			update(&d.State) // cooldowns start with a scaling that happened
 		}
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -435,9 +489,6 @@ func (l *targetLoop) scale(ctx context.Context, now time.Time, d *targetDoc, n i
 	}
 	if err != nil {
 		return d, err
-	}
-	if setErr != nil {
-		return nd, fmt.Errorf("set capacity of %s to %d: %w", d.ResourceId, n, setErr)
 	}
 	s.logger().Info("scaling", "resource", d.ResourceId, "desired", n, "cause", cause)
 	return nd, nil
@@ -453,7 +504,10 @@ func (l *targetLoop) enforceBounds(ctx context.Context, now time.Time, d *target
 	if !changed {
 		return d, nil
 	}
-	return l.scale(ctx, now, d, n, cause, nil)
+	if boundsScaling.refusal(&d.State, now).HoldsBack(now, desired, n) {
+		return d, errHeldBack
+	}
+	return l.scale(ctx, now, d, desired, n, cause, boundsScaling, nil)
 }
 
 // runScheduled runs one scheduled action: it sets the target's bounds,
@@ -465,6 +519,7 @@ func (l *targetLoop) runScheduled(ctx context.Context, now time.Time, run Schedu
 		var min, max int
 		min, max, desc = ApplyScalableTargetAction(int(d.MinCapacity), int(d.MaxCapacity), run.Action)
 		d.MinCapacity, d.MaxCapacity = int32(min), int32(max)
+		d.State.BoundsRefused = nil // new bounds: tried at once
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -542,14 +597,26 @@ func (l *targetLoop) onAlarm(ctx context.Context, call alarmCall) error {
 		AlarmEvent{Policy: p.PolicyName, Alarm: ev.AlarmName, State: ev.State, Threshold: ev.Threshold, Datapoints: ev.Datapoints})
 	switch {
 	case dec.Scale:
-		_, err := l.scale(ctx, now, d, dec.Desired, alarmCause(dec.Alarm, dec.Policy), func(st *TargetState) {
+		if r := policyScaling.refusal(&d.State, now); r.HoldsBack(now, desired, dec.Desired) {
+			// Refused before, and recorded then: it is retried once the
+			// backoff has passed, while the alarm keeps asking.
+			s.logger().Debug("scaling held back after a refusal", "resource", t.resourceID, "desired", dec.Desired,
+				"policy", p.PolicyName, "retry", r.Retry, "reason", r.Reason)
+			_, err := l.mutate(ctx, func(d *targetDoc) {
+				if d.State.PolicyRefused != nil {
+					d.State.PolicyRefused.Asked = now
+				}
+			})
+			return err
+		}
+		_, err := l.scale(ctx, now, d, desired, dec.Desired, alarmCause(dec.Alarm, dec.Policy), policyScaling, func(st *TargetState) {
 			st.Cooldowns = dec.Cooldowns
 			st.LastNotScaled = nil
 		})
 		return err
 	case len(dec.NotScaled) > 0:
 		mark := notScaledKey(p.PolicyName, dec.NotScaled)
-		if last := d.State.LastNotScaled; last != nil && last.Key == mark && now.Sub(last.Time) <= 3*time.Minute {
+		if last := d.State.LastNotScaled; last != nil && last.Key == mark && now.Sub(last.Time) <= BreachGap {
 			_, err := l.mutate(ctx, func(d *targetDoc) { d.State.LastNotScaled = &NotScaledMark{Key: mark, Time: now} })
 			return err
 		}
@@ -572,7 +639,7 @@ func (l *targetLoop) onAlarm(ctx context.Context, call alarmCall) error {
 // per breach of the policy's alarm, as not-scaled activities are.
 func (l *targetLoop) recordFailedAlarm(ctx context.Context, now time.Time, d *targetDoc, policy, alarm string, cause error) error {
 	mark := "failed|" + policy + "|" + alarm + "|" + failureReason(cause)
-	if last := d.State.LastNotScaled; last == nil || last.Key != mark || now.Sub(last.Time) > 3*time.Minute {
+	if last := d.State.LastNotScaled; last == nil || last.Key != mark || now.Sub(last.Time) > BreachGap {
 		if _, err := l.c.s.newActivity(ctx, l.key, d.ResourceId, ScalingActivity{
 			Description: failedAlarmDescription, Cause: alarmCause(alarm, policy),
 			StartTime:     awstime.Timestamp{Time: now.Truncate(time.Millisecond)},

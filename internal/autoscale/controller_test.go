@@ -483,6 +483,100 @@ func TestActivityOutcomes(t *testing.T) {
 	})
 }
 
+// quotaRefusal is hosting's refusal of a scale-out over the instance quota.
+var quotaRefusal = errors.New("The account-level service limit 'ml.c5.large for endpoint usage' is 3 Instances, " +
+	"with current utilization of 1 Instances and a request delta of 4 Instances.")
+
+// A scale-out that hosting refuses (the instance quota), to reach a
+// minimum capacity and for an alarm that wants the same capacity, is
+// recorded once, as a Failed activity naming the cause, and retried with a
+// bounded backoff: two hours of the refusal, with the alarm in ALARM every
+// minute, leave the history readable; once the quota allows it, the
+// retry scales.
+func TestRefusedScaleOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t, 1, time.Minute)
+		t0 := time.Now()
+		s.register(1, 8, nil)
+		out := s.policy(putPolicyInput{PolicyName: "invocations", PolicyType: PolicyTargetTracking,
+			TargetTrackingScalingPolicyConfiguration: &TargetTrackingScalingPolicyConfiguration{TargetValue: 70,
+				PredefinedMetricSpecification: &PredefinedMetricSpecification{PredefinedMetricType: predefinedInvocations}}})
+		var handleErrs []error
+		s.alarms.mu.Lock()
+		s.alarms.handleErrs = &handleErrs
+		s.alarms.mu.Unlock()
+		s.cap.mu.Lock()
+		s.cap.failSet = quotaRefusal
+		s.cap.mu.Unlock()
+		s.register(5, 8, nil)
+		// 300 invocations a minute on 1 instance: the high alarm wants
+		// ceil(300 / 70) = 5 instances.
+		busy := s.perInstance(func(time.Time) float64 { return 300 })
+		s.advance(2*time.Hour, time.Minute, busy)
+
+		as := s.activities(true)
+		want := []string{
+			"Failed: minimum capacity was set to 5",
+			"Failed: monitor alarm " + out.Alarms[0].AlarmName + " in state ALARM triggered policy invocations",
+		}
+		var got []string
+		for _, a := range as {
+			got = append(got, a.StatusCode+": "+a.Cause)
+			if a.StatusCode == StatusFailed && (a.StatusMessage != "Failed to set desired instance count to 5. Reason: "+quotaRefusal.Error() || a.EndTime == nil) {
+				t.Errorf("failed activity: %q, ended %v", a.StatusMessage, a.EndTime)
+			}
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("after two hours of refusals:\n%s\nwant:\n%s%s", strings.Join(got, "\n"), strings.Join(want, "\n"), describe(as, t0))
+		}
+		s.cap.mu.Lock()
+		refused := s.cap.refused
+		s.cap.mu.Unlock()
+		// The two scalings (the minimum's and the alarm's) are each
+		// retried with a backoff growing to RefusalRetryMax: about a dozen
+		// attempts each in two hours, not one a minute. Only the attempts
+		// made fail the alarm's action.
+		if most := 2 * (5 + int(2*time.Hour/RefusalRetryMax)); refused < 4 || refused > most || len(handleErrs) > refused {
+			t.Errorf("%d attempts refused in two hours (%d alarm actions failed), want 4 to %d", refused, len(handleErrs), most)
+		}
+
+		// The quota allows it now: a retry within RefusalRetryMax scales.
+		s.cap.mu.Lock()
+		s.cap.failSet = nil
+		s.cap.mu.Unlock()
+		s.advance(RefusalRetryMax+time.Minute, time.Minute, busy)
+		if d := s.desired(); d != 5 {
+			t.Errorf("capacity %d once the quota allows 5", d)
+		}
+		as = s.activities(false)
+		if last := as[len(as)-1]; last.Description != "Setting desired instance count to 5." || last.StatusCode != StatusSuccessful {
+			t.Errorf("after the refusals:%s", describe(as, t0))
+		}
+	})
+}
+
+// A minimum the quota refuses is retried with backoff when no alarm wakes
+// the target's loop, too.
+func TestRefusedMinimumRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t, 1, time.Minute)
+		t0 := time.Now()
+		s.cap.mu.Lock()
+		s.cap.failSet = quotaRefusal
+		s.cap.mu.Unlock()
+		s.register(3, 8, nil)
+		time.Sleep(3 * time.Hour)
+		s.cap.mu.Lock()
+		s.cap.failSet = nil
+		s.cap.mu.Unlock()
+		time.Sleep(RefusalRetryMax)
+		as := s.activities(true)
+		if d := s.desired(); d != 3 || len(as) != 2 || as[0].StatusCode != StatusFailed || as[1].StatusCode != StatusSuccessful {
+			t.Errorf("capacity %d:%s", d, describe(as, t0))
+		}
+	})
+}
+
 // Deregistering stops the target's loop; Run returns once every loop has
 // stopped.
 func TestDeregisterStopsLoop(t *testing.T) {

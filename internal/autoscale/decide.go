@@ -607,6 +607,70 @@ func EnforceBounds(desired, min, max int) (capacity int, cause string, changed b
 	return desired, "", false
 }
 
+// BreachGap tells one breach of an alarm from the next: CloudWatch re-runs
+// the actions of an alarm in ALARM every period, so an alarm whose action
+// has not run for longer has left ALARM in between. The same not-scaled
+// outcome, or the same refused scaling, is recorded once per breach.
+const BreachGap = 3 * time.Minute
+
+// Backoff of a refused scaling: RefusalRetryMin after the first refusal,
+// doubling with each refusal in a row, at most RefusalRetryMax.
+const (
+	RefusalRetryMin = time.Minute
+	RefusalRetryMax = 15 * time.Minute
+)
+
+// Refusal is hosting's refusal of a scaling (over the instance quota, say:
+// ResourceLimitExceeded). AWS's Application Auto Scaling does not record
+// the same failure again on every alarm action or evaluation: the
+// refusal is recorded once, as a Failed activity, and the scaling is
+// retried with a bounded backoff, until hosting takes it.
+type Refusal struct {
+	// Desired is the capacity refused, Reason why (the Failed activity's
+	// Reason), Out whether it was a scale-out.
+	Desired int    `json:"Desired"`
+	Reason  string `json:"Reason"`
+	Out     bool   `json:"Out,omitempty"`
+	// Attempts counts the refusals in a row; Retry is when the next
+	// attempt may be made.
+	Attempts int       `json:"Attempts"`
+	Retry    time.Time `json:"Retry"`
+	// Asked is when the scaling was last wanted, attempted or held back.
+	Asked time.Time `json:"Asked"`
+}
+
+// RefusalBackoff is how long to wait after the n-th refusal in a row
+// (n ≥ 1) before trying again.
+func RefusalBackoff(n int) time.Duration {
+	d := RefusalRetryMin
+	for i := 1; i < n && d < RefusalRetryMax; i++ {
+		d *= 2
+	}
+	return min(d, RefusalRetryMax)
+}
+
+// Refused returns the refusal after hosting refused, at now, to set a
+// capacity of desired to n for reason, prev being the refusal that stood
+// (nil: none); news says whether it is to be recorded as a Failed
+// activity: the first refusal, or one of another capacity or for another
+// reason. The same refusal again is not news; it backs off further.
+func Refused(prev *Refusal, desired, n int, reason string, now time.Time) (next Refusal, news bool) {
+	next = Refusal{Desired: n, Reason: reason, Out: n > desired, Attempts: 1, Asked: now}
+	if prev != nil && prev.Desired == n && prev.Reason == reason {
+		next.Attempts = prev.Attempts + 1
+	}
+	next.Retry = now.Add(RefusalBackoff(next.Attempts))
+	return next, next.Attempts == 1
+}
+
+// HoldsBack reports whether refusal r (nil: none) holds back, at now, a
+// scaling from desired to n: one the same way as the refused scaling
+// waits for its retry time. (A scale-in is not held back by a refused
+// scale-out, nor the other way round.)
+func (r *Refusal) HoldsBack(now time.Time, desired, n int) bool {
+	return r != nil && now.Before(r.Retry) && (n > desired) == r.Out
+}
+
 // ApplyScalableTargetAction returns the bounds a scheduled action sets. A
 // scheduled action may set one bound or both; when it sets one past the
 // other, the other follows (a new minimum above the maximum raises the

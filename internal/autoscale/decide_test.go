@@ -448,3 +448,53 @@ func TestDecideCooldownLength(t *testing.T) {
 		t.Errorf("default step cooldown %v", got)
 	}
 }
+
+// TestRefusal: a refused scaling is news once; the same refusal again backs
+// off, doubling up to RefusalRetryMax, and holds back only scalings the
+// same way until its retry time.
+func TestRefusal(t *testing.T) {
+	var backoffs []string
+	for n := 1; n <= 7; n++ {
+		backoffs = append(backoffs, RefusalBackoff(n).String())
+	}
+	if got, want := strings.Join(backoffs, " "), "1m0s 2m0s 4m0s 8m0s 15m0s 15m0s 15m0s"; got != want {
+		t.Errorf("backoffs %s, want %s", got, want)
+	}
+
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const quota = "over the quota"
+	r1, news := Refused(nil, 2, 5, quota, t0)
+	if !news || r1 != (Refusal{Desired: 5, Reason: quota, Out: true, Attempts: 1, Retry: t0.Add(time.Minute), Asked: t0}) {
+		t.Errorf("first refusal %+v, news %v", r1, news)
+	}
+	at := t0.Add(time.Minute)
+	r2, news := Refused(&r1, 2, 5, quota, at)
+	if news || r2.Attempts != 2 || !r2.Retry.Equal(at.Add(2*time.Minute)) {
+		t.Errorf("the same refusal again: %+v, news %v", r2, news)
+	}
+	if _, news := Refused(&r2, 2, 5, "another reason", at); !news {
+		t.Error("a refusal for another reason is not news")
+	}
+	if r, news := Refused(&r2, 2, 6, quota, at); !news || r.Attempts != 1 {
+		t.Errorf("a refusal of another capacity: %+v, news %v", r, news)
+	}
+
+	tests := []struct {
+		name       string
+		r          *Refusal
+		at         time.Time
+		desired, n int
+		holdsBack  bool
+	}{
+		{"no refusal", nil, at, 2, 5, false},
+		{"scale-out before the retry", &r2, at, 2, 5, true},
+		{"another scale-out before the retry", &r2, at, 2, 7, true},
+		{"scale-in before the retry", &r2, at, 2, 1, false},
+		{"scale-out at the retry", &r2, r2.Retry, 2, 5, false},
+	}
+	for _, tt := range tests {
+		if got := tt.r.HoldsBack(tt.at, tt.desired, tt.n); got != tt.holdsBack {
+			t.Errorf("%s: HoldsBack %v, want %v", tt.name, got, tt.holdsBack)
+		}
+	}
+}

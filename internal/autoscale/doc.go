@@ -17,10 +17,12 @@
 //     alarm loop for policy ARNs), fires scheduled actions at their times,
 //     enforces Min/Max after RegisterScalableTarget, acts on capacity only
 //     through the Capacity interface (hosting), and records scaling
-//     activities Pending → InProgress → Successful | Failed | Unfulfilled |
-//     Overridden. Its state (cooldowns, alarm readings, the activity in
-//     progress, how far schedules were processed) lives in the target's
-//     store document, so it survives restarts.
+//     activities InProgress → Successful | Unfulfilled | Overridden, or
+//     Failed when hosting refuses: a refusal is recorded once and retried
+//     with a bounded backoff (Refusal), not on every alarm action. Its
+//     state (cooldowns, alarm readings, the activity in progress, the
+//     standing refusals, how far schedules were processed) lives in the
+//     target's store document, so it survives restarts.
 //   - forecast.go forecasts a variant's load from its metric history with
 //     daily and weekly seasonality, for GetPredictiveScalingForecast.
 //

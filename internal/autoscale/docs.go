@@ -44,6 +44,12 @@ type TargetState struct {
 	// LastNotScaled de-duplicates not-scaled activities: the same reason
 	// from the same policy is recorded once per breach.
 	LastNotScaled *NotScaledMark `json:"LastNotScaled,omitempty"`
+	// BoundsRefused and PolicyRefused are hosting's standing refusals of
+	// the scaling that brings the capacity within the bounds and of the
+	// one an alarm asked for: each was recorded once, and is retried
+	// with backoff (Refusal) until hosting takes it.
+	BoundsRefused *Refusal `json:"BoundsRefused,omitempty"`
+	PolicyRefused *Refusal `json:"PolicyRefused,omitempty"`
 	// ScheduledActionID is the identifier in the target's scaling policy
 	// and scheduled action ARNs: AWS's ARNs of one resource share it.
 	ScheduledActionID string `json:"ScheduledActionID,omitempty"`

@@ -23,8 +23,10 @@ type testCapacity struct {
 	variants map[string]*testVariant
 	// launch is how long instances take to come into service.
 	launch time.Duration
-	// failSet, when set, is returned by SetCapacity.
+	// failSet, when set, is returned by SetCapacity; refused counts the
+	// calls it refused.
 	failSet error
+	refused int
 	// stuck variants never get instances in service beyond their current
 	// count.
 	stuck bool
@@ -68,6 +70,7 @@ func (c *testCapacity) SetCapacity(_ context.Context, account, region, id string
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.failSet != nil {
+		c.refused++
 		return c.failSet
 	}
 	v := c.variants[capKey(account, region, id)]
@@ -101,6 +104,9 @@ type testAlarms struct {
 	// periods are absent).
 	data  map[string][]*float64
 	state map[string]string
+	// handleErrs, when set, collects the errors of the actions evaluate
+	// runs, which otherwise fail the test.
+	handleErrs *[]error
 }
 
 func newTestAlarms() *testAlarms {
@@ -259,9 +265,14 @@ func (a *testAlarms) evaluate(ctx context.Context, t *testing.T, h cloudwatch.Ac
 			}
 		}
 	}
+	errs := a.handleErrs
 	a.mu.Unlock()
 	for _, c := range calls {
 		if err := h.Handle(ctx, c.arn, c.ev); err != nil {
+			if errs != nil {
+				*errs = append(*errs, err)
+				continue
+			}
 			t.Errorf("%v: Handle(%s, %s %s): %v", now, c.arn, c.ev.AlarmName, c.ev.State, err)
 		}
 	}

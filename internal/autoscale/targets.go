@@ -155,8 +155,10 @@ func (s *Service) registerScalableTarget(ctx context.Context, req *api.Request, 
 		}
 		d.SuspendedState = in.SuspendedState.apply(d.SuspendedState)
 		// AWS brings the capacity within the bounds on every update, even
-		// one that does not change them.
+		// one that does not change them: at once, whatever it was refused
+		// before.
 		d.State.BoundsRequested++
+		d.State.BoundsRefused = nil
 		return nil
 	})
 	if err != nil {

@@ -130,19 +130,6 @@ func (r *InvokeResponse) Write(w http.ResponseWriter) error {
 	return err
 }
 
-// ReadPayload reads a request body of at most MaxPayloadBytes, or returns a
-// *ValidationError.
-func ReadPayload(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxPayloadBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read payload: %w", err)
-	}
-	if len(b) > MaxPayloadBytes {
-		return nil, payloadTooLarge()
-	}
-	return b, nil
-}
-
 func payloadTooLarge() error {
 	return &ValidationError{Message: fmt.Sprintf("Request payload exceeds the maximum of %d bytes", MaxPayloadBytes)}
 }

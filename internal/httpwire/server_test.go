@@ -2122,3 +2122,59 @@ func TestFaultyFraming(t *testing.T) {
 		})
 	}
 }
+
+// TestExpectContinueRefused: a request with Expect: 100-continue whose
+// handler answers without reading the body (a Content-Length over its
+// limit, say) gets that answer without a 100 Continue, so that the client
+// need not send the body, and the connection closes after it. The lean
+// server hands such a request to net/http, also after a plain request on
+// the same connection; without the body the connection cannot be reused,
+// as the client may yet send it.
+func TestExpectContinueRefused(t *testing.T) {
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Served-By", servedBy(w))
+		if r.ContentLength > 1<<20 {
+			http.Error(w, "too big", http.StatusRequestEntityTooLarge)
+			return
+		}
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	})
+	expect := "POST /big HTTP/1.1\r\n" + hostField + "Expect: 100-continue\r\nContent-Length: 10485760\r\n\r\n"
+	tests := []struct {
+		name   string
+		steps  []step
+		served string // on the lean server
+	}{
+		{name: "first request", steps: one(expect, "POST"), served: "net/http"},
+		{name: "after a plain request", steps: []step{{plainRequest, []string{"GET"}}, {expect, []string{"POST"}}}, served: "lean net/http"},
+	}
+	for _, ts := range startBoth(t, refuse, nil) {
+		for _, tt := range tests {
+			t.Run(ts.name+"/"+tt.name, func(t *testing.T) {
+				r := exchange(t, ts.addr, tt.steps, false)
+				if len(r.resps) != len(tt.steps) {
+					t.Fatalf("%d responses (error %v)", len(r.resps), r.err)
+				}
+				var served []string
+				for _, resp := range r.resps {
+					served = append(served, resp.ServedBy)
+				}
+				want := tt.served
+				if ts.lean == nil {
+					want = strings.ReplaceAll(want, "lean", "net/http")
+				}
+				if got := strings.Join(served, " "); got != want {
+					t.Errorf("served by %q, want %q", got, want)
+				}
+				last := r.resps[len(r.resps)-1]
+				if last.Status != "413 Request Entity Too Large" || len(last.Interim) > 0 {
+					t.Errorf("response %s after %q", last.Status, last.Interim)
+				}
+				if !last.Close || !r.closed {
+					t.Errorf("Connection: close %v, closed %v", last.Close, r.closed)
+				}
+			})
+		}
+	}
+}

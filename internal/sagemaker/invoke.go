@@ -1,7 +1,6 @@
 package sagemaker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -38,9 +37,11 @@ var RuntimeCodes = api.Codes{
 func (s *Service) NewRuntimeAPI() *api.Service {
 	svc := api.NewService(model.MustLoad("sagemaker-runtime"))
 	svc.Codes = RuntimeCodes
-	// Bodies up to the router's limit are read so that hosting.ReadPayload
-	// answers larger payloads with SageMaker's ValidationError.
-	svc.MaxBodyBytes = api.DefaultMaxBodyBytes
+	// A payload over the model's maximum (hosting.MaxPayloadBytes) is
+	// refused by the router with the ValidationError of its length, as
+	// SageMaker words it, whatever its size: a Content-Length over it
+	// unread (a client that sent Expect: 100-continue gets no 100
+	// Continue), a chunked body once it has passed it.
 	svc.Route("InvokeEndpoint", s.invokeEndpoint)
 	svc.Refuse("InvokeEndpoint", refuseInvoke, "InferenceComponentName", "TargetContainerHostname", "SessionId", "EnableExplanations")
 	return svc
@@ -68,11 +69,6 @@ func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.R
 	ep, capture := m.serving(key)
 	if ep == nil || rt == nil || ep.Name() != name { // the name's case must match here
 		return s.notServing(ctx, req, key, name)
-	}
-	if len(body) > hosting.MaxPayloadBytes {
-		// The router read up to its own, larger limit.
-		_, err := hosting.ReadPayload(bytes.NewReader(body))
-		return hostingError(err)
 	}
 	h := req.HTTP.Header
 	in := &hosting.InvokeRequest{

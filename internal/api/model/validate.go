@@ -359,6 +359,38 @@ func scalarViolations(sh *Shape, v any, path string) ([]string, error) {
 // says the same of a []byte, but needs it as an interface value.
 func (s *Shape) LengthValid(n int64) bool { return len(appendLength(nil, s, n)) == 0 }
 
+// MaxLength returns the greatest length s allows, and false if it sets
+// none.
+func (s *Shape) MaxLength() (int64, bool) {
+	if s.Max == nil {
+		return 0, false
+	}
+	return floorLimit(s.Max), true
+}
+
+// BlobLengthViolations returns the violations Validate reports of a blob
+// of n bytes as m, a member of the top-level structure (a REST operation's
+// payload), without the blob: its value shows only its length (none for a
+// sensitive shape), so that a payload can be refused by its declared
+// length before it is read.
+func BlobLengthViolations(m *Member, n int64) []Violation {
+	var out []Violation
+	for _, c := range appendLength(nil, m.Shape, n) {
+		v := Violation{Path: lowerFirst(m.Name), Constraint: c, Sensitive: m.Shape.Sensitive}
+		if !v.Sensitive {
+			v.Value = blobText(n)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// blobText renders a blob of n bytes as AWS's validation messages do: as
+// the Java ByteBuffer holding it.
+func blobText(n int64) string {
+	return fmt.Sprintf("java.nio.HeapByteBuffer[pos=0 lim=%d cap=%d]", n, n)
+}
+
 func appendLength(out []string, sh *Shape, n int64) []string {
 	if sh.Min != nil && n < ceilLimit(sh.Min) {
 		out = append(out, "Member must have length greater than or equal to "+intText(sh.Min))
@@ -481,7 +513,7 @@ func renderTo(b *strings.Builder, sh *Shape, v any) {
 	case bool:
 		b.WriteString(strconv.FormatBool(x))
 	case []byte:
-		fmt.Fprintf(b, "java.nio.HeapByteBuffer[pos=0 lim=%d cap=%d]", len(x), len(x))
+		b.WriteString(blobText(int64(len(x))))
 	case []any:
 		var elem *Shape
 		if sh != nil && sh.Member != nil {

@@ -261,3 +261,35 @@ func BenchmarkValidateCreateJob(b *testing.B) {
 		}
 	}
 }
+
+// TestBlobLengthViolations: a blob payload refused by its length alone is
+// worded as Validate words the blob itself, sensitive (InvokeEndpoint's
+// Body) or not.
+func TestBlobLengthViolations(t *testing.T) {
+	in := MustLoad("sagemaker-runtime").Operations["InvokeEndpoint"].Input
+	body := in.Payload()
+	plain := &Member{Name: body.Name, Shape: &Shape{Type: TypeBlob, Min: body.Shape.Min, Max: body.Shape.Max}}
+	max, ok := body.Shape.MaxLength()
+	if !ok || max != 6291456 {
+		t.Fatalf("MaxLength %d %v, want 6291456", max, ok)
+	}
+	for _, m := range []*Member{body, plain} {
+		for _, n := range []int64{max, max + 1} {
+			got := BlobLengthViolations(m, n)
+			want, err := m.Shape.Validate(make([]byte, n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range want {
+				want[i].Path = "body" // the member's path in the input
+			}
+			if FormatViolations(got) != FormatViolations(want) || len(got) != len(want) {
+				t.Errorf("sensitive %v, %d bytes: %q, want %q", m.Shape.Sensitive, n, FormatViolations(got), FormatViolations(want))
+			}
+		}
+	}
+	const want = "1 validation error detected: Value at 'body' failed to satisfy constraint: Member must have length less than or equal to 6291456"
+	if got := FormatViolations(BlobLengthViolations(body, 1<<40)); got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}
