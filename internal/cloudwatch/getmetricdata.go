@@ -93,7 +93,7 @@ func (s *Service) getMetricData(_ context.Context, req *api.Request, in *getMetr
 	if err != nil {
 		return nil, err
 	}
-	qs.now = s.now(req)
+	qs.now, qs.account = s.now(req), req.Account
 	descending := in.ScanBy != "TimestampAscending"
 	sc := labelScope{account: req.Account, region: req.Region}
 	out := &getMetricDataOutput{MetricDataResults: []metricDataResult{}, Messages: []messageData{}}

@@ -352,6 +352,20 @@ func TestGetMetricData(t *testing.T) {
 		t.Errorf("ascending: %s", got)
 	}
 
+	// AccountId: the caller's own reads its metrics; another account's,
+	// not linked to it (cross-account observability), reads nothing.
+	for _, tt := range []struct{ account, points string }{
+		{"123456789012", "09:55=10 09:56=20 09:57=30 09:58=40 09:59=50"},
+		{"444455556666", ""},
+	} {
+		q := metricStat("m1", "Requests", true)
+		q["AccountId"] = tt.account
+		out = e.ok("GetMetricData", obj{"MetricDataQueries": []obj{q}, "StartTime": epoch(at("09:55:00")), "EndTime": epoch(at("10:00:00")), "ScanBy": "TimestampAscending"})
+		if r := list(out, "MetricDataResults")[0]; points(r) != tt.points || r["StatusCode"] != "Complete" {
+			t.Errorf("AccountId %s: %s %v, want %q", tt.account, points(r), r["StatusCode"], tt.points)
+		}
+	}
+
 	// Pages of 3 datapoints hold, together, what one page holds.
 	var got []string
 	tok := ""

@@ -93,6 +93,10 @@ type querySet struct {
 	now time.Time
 	// param names the list in messages: "MetricDataQueries" or "Metrics".
 	param string
+	// account, when set, is the caller's: a metric query naming another
+	// account (AccountId, for cross-account observability) reads nothing,
+	// as no account is linked to another here.
+	account string
 
 	values   map[string]value
 	dropped  map[string]bool // expressions that dropped non-finite results
@@ -251,7 +255,7 @@ func (qs *querySet) fetch(q MetricDataQuery) (*series, error) {
 	if s.label == "" {
 		s.label = ms.Metric.MetricName
 	}
-	if g.n == 0 {
+	if g.n == 0 || qs.account != "" && q.AccountID != "" && q.AccountID != qs.account {
 		return s, nil
 	}
 	mq := metrics.Query{
