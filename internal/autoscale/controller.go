@@ -511,14 +511,16 @@ func (l *targetLoop) enforceBounds(ctx context.Context, now time.Time, d *target
 }
 
 // runScheduled runs one scheduled action: it sets the target's bounds,
-// records that as a Successful activity, and brings the capacity within
-// them.
+// records that as a Successful activity, and asks for the capacity to be
+// brought within them (BoundsRequested), which the loop does next, and
+// retries if hosting refuses, as for RegisterScalableTarget's bounds.
 func (l *targetLoop) runScheduled(ctx context.Context, now time.Time, run ScheduledRun) (*targetDoc, error) {
 	var desc string
 	d, err := l.mutate(ctx, func(d *targetDoc) {
 		var min, max int
 		min, max, desc = ApplyScalableTargetAction(int(d.MinCapacity), int(d.MaxCapacity), run.Action)
 		d.MinCapacity, d.MaxCapacity = int32(min), int32(max)
+		d.State.BoundsRequested++
 		d.State.BoundsRefused = nil // new bounds: tried at once
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -550,7 +552,7 @@ func (l *targetLoop) runScheduled(ctx context.Context, now time.Time, run Schedu
 	if capErr != nil {
 		return d, fmt.Errorf("scheduled action %s: read capacity: %w", run.Name, capErr)
 	}
-	return l.enforceBounds(ctx, now, d)
+	return d, nil
 }
 
 // onAlarm runs an alarm action for one of the target's policies.

@@ -577,6 +577,31 @@ func TestRefusedMinimumRetried(t *testing.T) {
 	})
 }
 
+// A minimum that a scheduled action raises, refused by hosting, is retried
+// as one that RegisterScalableTarget sets is: reached once the quota
+// allows it, without an alarm to ask for it.
+func TestRefusedScheduledMinimumRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t, 1, time.Minute)
+		t0 := time.Now()
+		s.register(1, 8, nil)
+		s.cap.mu.Lock()
+		s.cap.failSet = quotaRefusal
+		s.cap.mu.Unlock()
+		s.scheduled(putScheduledInput{ScheduledActionName: "raise", Schedule: "at(" + t0.Add(10*time.Minute).UTC().Format("2006-01-02T15:04:05") + ")",
+			ScalableTargetAction: &ScalableTargetAction{MinCapacity: i32(3)}})
+		time.Sleep(3 * time.Hour)
+		s.cap.mu.Lock()
+		s.cap.failSet = nil
+		s.cap.mu.Unlock()
+		time.Sleep(RefusalRetryMax)
+		as := s.activities(true)
+		if d := s.desired(); d != 3 || len(as) == 0 || as[len(as)-1].StatusCode != StatusSuccessful {
+			t.Errorf("capacity %d:%s", d, describe(as, t0))
+		}
+	})
+}
+
 // Deregistering stops the target's loop; Run returns once every loop has
 // stopped.
 func TestDeregisterStopsLoop(t *testing.T) {
