@@ -73,6 +73,7 @@ func (s *Service) Run(ctx context.Context, clk Clock) error {
 	rs, err := s.Store.ListByStatus(ctx, kindTarget, statusRegistered)
 	if err == nil {
 		for _, r := range rs {
+			s.removeLeftovers(ctx, r)
 			c.targetChanged(r.Key)
 		}
 		<-ctx.Done()
@@ -90,6 +91,24 @@ func (s *Service) Run(ctx context.Context, clk Clock) error {
 		return fmt.Errorf("autoscale: list scalable targets: %w", err)
 	}
 	return nil
+}
+
+// removeLeftovers removes what a server that stopped in the middle of a
+// request may have left of the target stored as r: alarms no policy names
+// (removeLeftoverAlarms).
+func (s *Service) removeLeftovers(ctx context.Context, r store.Resource) {
+	d, err := decodeDoc[targetDoc](r)
+	if err != nil {
+		s.logger().Warn("read scalable target", "target", r.Name, "err", err)
+		return
+	}
+	v, _ := ParseResourceID(d.ResourceId)
+	t := targetRef{account: r.Account, region: r.Region, resourceID: d.ResourceId, variant: v}
+	unlock := s.lock(t) // requests may already change it
+	defer unlock()
+	if err := s.removeLeftoverAlarms(ctx, t); err != nil && ctx.Err() == nil {
+		s.logger().Warn("remove leftover alarms", "target", r.Name, "err", err)
+	}
 }
 
 // targetChanged starts the target's loop if the controller runs and it has
