@@ -14,6 +14,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
 	"github.com/inferscale/inferscale/internal/api"
+	"github.com/inferscale/inferscale/internal/awstime"
 	"github.com/inferscale/inferscale/internal/cloudwatch"
 )
 
@@ -184,5 +185,71 @@ func TestPolicyNotStoredLeavesNoAlarms(t *testing.T) {
 	}
 	if len(out.MetricAlarms) != 0 {
 		t.Errorf("%d alarms left by a policy that was not stored: %s", len(out.MetricAlarms), aws.ToString(out.MetricAlarms[0].AlarmName))
+	}
+}
+
+// A server killed in the middle of a scaling leaves its activity Pending
+// (recorded, the capacity maybe not set) or InProgress without its loop
+// following it (the capacity set, the target not yet updated): the next
+// server ends them, Failed with why, and keeps following the activity the
+// target has in progress.
+func TestInterruptedActivitiesEnd(t *testing.T) {
+	e := newCWEnv(t)
+	e.register(t, variantID, 1, 4)
+	t0 := time.Now().Add(-time.Minute).UTC()
+	key := e.svc.targetKey(targetRef{account: testAccount, region: testRegion, resourceID: variantID})
+	activity := func(status string) string {
+		t.Helper()
+		a, err := e.svc.newActivity(e.ctx, key, variantID, ScalingActivity{Description: describeSetCapacity(2), Cause: "test",
+			StartTime: awstime.Timestamp{Time: t0}, StatusCode: status})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.ActivityId
+	}
+	pending, inProgress, followed := activity(StatusPending), activity(StatusInProgress), activity(StatusInProgress)
+	if _, err := e.svc.mutateTarget(e.ctx, key, func(d *targetDoc) error {
+		d.State.Active = &ActiveActivity{ID: followed, Desired: 3, Start: t0}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.cap.stuck = true // the followed activity stays in progress
+	if err := e.cap.SetCapacity(e.ctx, testAccount, testRegion, variantID, 3); err != nil {
+		t.Fatal(err)
+	}
+
+	e.svc = &Service{Store: e.svc.Store, Capacity: e.cap, Alarms: e.cw, Metrics: e.metrics, PollInterval: 5 * time.Millisecond}
+	stop := run(t, e.svc, nil)
+	defer stop()
+	statuses := func() map[string]ScalingActivity {
+		t.Helper()
+		out, err := e.svc.describeScalingActivities(e.ctx, &api.Request{Account: testAccount, Region: testRegion},
+			&describeActivitiesInput{ServiceNamespace: Namespace, ResourceId: variantID, ScalableDimension: Dimension})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]ScalingActivity{}
+		for _, a := range out.ScalingActivities {
+			m[a.ActivityId] = a
+		}
+		return m
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got := statuses()
+		if got[pending].StatusCode == StatusFailed && got[inProgress].StatusCode == StatusFailed {
+			for _, id := range []string{pending, inProgress} {
+				if got[id].EndTime == nil || got[id].StatusMessage != interruptedMessage {
+					t.Errorf("interrupted activity %+v", got[id])
+				}
+			}
+			if got[followed].StatusCode != StatusInProgress {
+				t.Errorf("the activity in progress became %+v", got[followed])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("activities after the restart: %+v", got)
+		}
 	}
 }
