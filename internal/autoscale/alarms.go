@@ -1,7 +1,9 @@
 package autoscale
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/inferscale/inferscale/internal/cloudwatch"
@@ -147,4 +149,58 @@ func TargetTrackingAlarm(name, policyARN string, high bool, target float64, m Tr
 	spec.Dimensions = append([]cloudwatch.Dimension(nil), m.Dimensions...)
 	spec.Statistic, spec.Unit, spec.Period = m.Statistic, m.Unit, period
 	return spec
+}
+
+// removeLeftoverAlarms deletes the target-tracking alarms of t that no
+// stored policy of t names: those a PutScalingPolicy created before the
+// server stopped (killed, say) without storing its policy, or whose policy
+// went (or stopped needing them) before they could be deleted. Such an
+// alarm would go on being evaluated and calling a policy that does not
+// have it, or a policy of the same name put again. Only alarms with the
+// names AWS gives them (AlarmName) that call a policy of t's resource are
+// touched. The caller holds t's lock (Service.lock).
+func (s *Service) removeLeftoverAlarms(ctx context.Context, t targetRef) error {
+	if s.Alarms == nil {
+		return nil
+	}
+	policies, err := s.policiesOf(ctx, t)
+	if err != nil {
+		return fmt.Errorf("leftover alarms of %s: %w", t.resourceID, err)
+	}
+	named := map[string]bool{}
+	for _, p := range policies {
+		if p.PolicyType != PolicyTargetTracking {
+			continue
+		}
+		for _, a := range p.Alarms {
+			named[a.AlarmName] = true
+		}
+	}
+	alarms, err := s.Alarms.AlarmsNamed(ctx, t.account, t.region, "TargetTracking-"+t.resourceID+"-Alarm")
+	if err != nil {
+		return fmt.Errorf("leftover alarms of %s: %w", t.resourceID, err)
+	}
+	var leftover []string
+	for _, a := range alarms {
+		if !named[a.AlarmName] && callsPolicyOf(a.AlarmActions, t.resourceID) {
+			leftover = append(leftover, a.AlarmName)
+		}
+	}
+	if len(leftover) == 0 {
+		return nil
+	}
+	s.logger().Warn("deleting target-tracking alarms that no scaling policy names", "resource", t.resourceID,
+		"account", t.account, "region", t.region, "alarms", leftover)
+	if err := s.deleteAlarms(ctx, t, leftover); err != nil {
+		return fmt.Errorf("leftover alarms of %s: %w", t.resourceID, err)
+	}
+	return nil
+}
+
+// callsPolicyOf reports whether actions name a scaling policy of the
+// resource resourceID.
+func callsPolicyOf(actions []string, resourceID string) bool {
+	return slices.ContainsFunc(actions, func(arn string) bool {
+		return isPolicyARN(arn) && strings.Contains(arn, ":resource/"+Namespace+"/"+resourceID+":policyName/")
+	})
 }

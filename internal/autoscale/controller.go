@@ -73,6 +73,7 @@ func (s *Service) Run(ctx context.Context, clk Clock) error {
 	rs, err := s.Store.ListByStatus(ctx, kindTarget, statusRegistered)
 	if err == nil {
 		for _, r := range rs {
+			s.removeLeftovers(ctx, r, clk.Now())
 			c.targetChanged(r.Key)
 		}
 		<-ctx.Done()
@@ -88,6 +89,59 @@ func (s *Service) Run(ctx context.Context, clk Clock) error {
 	c.wg.Wait()
 	if err != nil && ctx.Err() == nil { // not just stopped before it started
 		return fmt.Errorf("autoscale: list scalable targets: %w", err)
+	}
+	return nil
+}
+
+// removeLeftovers removes what a server that stopped in the middle of a
+// request or a scaling may have left of the target stored as r at now:
+// alarms no policy names (removeLeftoverAlarms) and activities that would
+// stay unfinished (endInterrupted).
+func (s *Service) removeLeftovers(ctx context.Context, r store.Resource, now time.Time) {
+	d, err := decodeDoc[targetDoc](r)
+	if err != nil {
+		s.logger().Warn("read scalable target", "target", r.Name, "err", err)
+		return
+	}
+	v, _ := ParseResourceID(d.ResourceId)
+	t := targetRef{account: r.Account, region: r.Region, resourceID: d.ResourceId, variant: v}
+	unlock := s.lock(t) // requests may already change it
+	defer unlock()
+	if err := s.removeLeftoverAlarms(ctx, t); err != nil && ctx.Err() == nil {
+		s.logger().Warn("remove leftover alarms", "target", r.Name, "err", err)
+	}
+	if err := s.endInterrupted(ctx, r.Key, d, now); err != nil && ctx.Err() == nil {
+		s.logger().Warn("end interrupted scaling activities", "target", r.Name, "err", err)
+	}
+}
+
+// interruptedMessage is the StatusMessage of an activity that a server
+// stopped in the middle of.
+const interruptedMessage = "The server stopped before the scaling activity was under way; the desired instance count may not have been set."
+
+// endInterrupted fails the target's Pending and InProgress activities that
+// its loop does not follow (d.State.Active): a server stopped between
+// recording one and setting the capacity, or between setting it and
+// following the activity, and no loop would ever end them.
+func (s *Service) endInterrupted(ctx context.Context, key store.Key, d *targetDoc, now time.Time) error {
+	for _, status := range []string{StatusPending, StatusInProgress} {
+		rs, err := s.listAll(ctx, store.Query{Account: key.Account, Region: key.Region, Kind: kindActivity, Parent: key.Name, Status: status})
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			a, err := decodeDoc[activityDoc](r)
+			if err != nil {
+				return err
+			}
+			if d.State.Active != nil && d.State.Active.ID == a.ActivityId {
+				continue
+			}
+			s.logger().Warn("scaling activity interrupted by a stop of the server", "target", key.Name, "activity", a.ActivityId, "status", status)
+			if err := s.updateActivity(ctx, key, a.ActivityId, StatusFailed, interruptedMessage, now); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

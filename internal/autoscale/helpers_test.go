@@ -144,6 +144,20 @@ func (a *testAlarms) DeleteAlarms(_ context.Context, account, region string, nam
 	return nil
 }
 
+func (a *testAlarms) AlarmsNamed(_ context.Context, account, region, prefix string) ([]*cloudwatch.MetricAlarm, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []*cloudwatch.MetricAlarm
+	for k, spec := range a.specs {
+		if k == alarmKey(account, region, spec.AlarmName) && strings.HasPrefix(spec.AlarmName, prefix) {
+			out = append(out, &cloudwatch.MetricAlarm{AlarmSpec: spec,
+				AlarmArn: fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", region, account, spec.AlarmName)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].AlarmName < out[j].AlarmName })
+	return out, nil
+}
+
 func (a *testAlarms) AlarmsWithActions(_ context.Context, account, region string, arns ...string) (map[string][]*cloudwatch.MetricAlarm, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

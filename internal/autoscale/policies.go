@@ -104,19 +104,30 @@ func (s *Service) putScalingPolicy(ctx context.Context, req *api.Request, in *pu
 	} else {
 		p.PolicyARN, p.CreationTime = old.PolicyARN, old.CreationTime
 	}
-	if err := s.syncAlarms(ctx, t, &p, old); err != nil {
+	created, stale, err := s.syncAlarms(ctx, t, &p, old)
+	if err != nil {
 		return nil, err
 	}
 	doc, err := encodeDoc(p)
+	if err == nil {
+		if old == nil {
+			err = s.Store.Create(ctx, store.Resource{Key: key, ARN: p.PolicyARN, Parent: t.name(), Doc: doc, Created: p.CreationTime.Time})
+		} else {
+			_, err = s.Store.Mutate(ctx, key, func(r *store.Resource) error { r.Doc = doc; return nil })
+		}
+	}
 	if err != nil {
+		// The policy was not stored: the alarms it would have added must
+		// not stay behind, calling it (even if the request was cancelled).
+		if derr := s.deleteAlarms(context.WithoutCancel(ctx), t, created); derr != nil {
+			s.logger().Warn("delete the alarms of a scaling policy that was not stored", "policy", in.PolicyName, "err", derr)
+		}
 		return nil, err
 	}
-	if old == nil {
-		err = s.Store.Create(ctx, store.Resource{Key: key, ARN: p.PolicyARN, Parent: t.name(), Doc: doc, Created: p.CreationTime.Time})
-	} else {
-		_, err = s.Store.Mutate(ctx, key, func(r *store.Resource) error { r.Doc = doc; return nil })
-	}
-	if err != nil {
+	// Alarms the policy no longer needs go once it no longer names them; if
+	// the server stops before, they are left over, and removed when it
+	// starts again (removeLeftoverAlarms).
+	if err := s.deleteAlarms(ctx, t, stale); err != nil {
 		return nil, err
 	}
 	out := &putPolicyOutput{PolicyARN: p.PolicyARN}
@@ -396,8 +407,10 @@ func validatePredictive(cfg *PredictiveScalingPolicyConfiguration) error {
 
 // syncAlarms makes CloudWatch hold the alarms p needs: a target-tracking
 // policy's high and (unless DisableScaleIn) low alarm, keeping the names of
-// the alarms old had; alarms p no longer needs are deleted.
-func (s *Service) syncAlarms(ctx context.Context, t targetRef, p *ScalingPolicy, old *ScalingPolicy) error {
+// the alarms old had. It returns the alarms it created that old did not
+// have, and those of old that p no longer needs (stale), which the caller
+// deletes once p is stored: a policy never names an alarm that is gone.
+func (s *Service) syncAlarms(ctx context.Context, t targetRef, p *ScalingPolicy, old *ScalingPolicy) (created, stale []string, err error) {
 	var oldHigh, oldLow string
 	if old != nil && old.PolicyType == PolicyTargetTracking {
 		for _, a := range old.Alarms {
@@ -408,22 +421,21 @@ func (s *Service) syncAlarms(ctx context.Context, t targetRef, p *ScalingPolicy,
 			}
 		}
 	}
-	var stale []string
 	if p.PolicyType != PolicyTargetTracking {
 		for _, n := range []string{oldHigh, oldLow} {
 			if n != "" {
 				stale = append(stale, n)
 			}
 		}
-		return s.deleteAlarms(ctx, t, stale)
+		return nil, stale, nil
 	}
 	if s.Alarms == nil {
-		return errors.New("no CloudWatch alarms configured for target tracking policies")
+		return nil, nil, errors.New("no CloudWatch alarms configured for target tracking policies")
 	}
 	cfg := p.TargetTrackingScalingPolicyConfiguration
 	m, err := PolicyMetric(cfg, t.variant)
 	if err != nil {
-		return invalidf("%s", err.Error())
+		return nil, nil, invalidf("%s", err.Error())
 	}
 	wantLow := cfg.DisableScaleIn == nil || !*cfg.DisableScaleIn
 	high, low := oldHigh, oldLow
@@ -437,7 +449,6 @@ func (s *Service) syncAlarms(ctx context.Context, t targetRef, p *ScalingPolicy,
 		stale, low = append(stale, low), ""
 	}
 	var alarms []Alarm
-	var created []string
 	for _, a := range []struct {
 		name string
 		high bool
@@ -448,16 +459,17 @@ func (s *Service) syncAlarms(ctx context.Context, t targetRef, p *ScalingPolicy,
 		spec := TargetTrackingAlarm(a.name, p.PolicyARN, a.high, cfg.TargetValue, m)
 		arn, err := s.Alarms.PutAlarm(ctx, t.account, t.region, spec)
 		if err != nil {
-			if old == nil {
-				_ = s.deleteAlarms(ctx, t, created) // a new policy leaves nothing behind
-			}
-			return fmt.Errorf("put alarm %s: %w", a.name, err)
+			// The alarms it added go: the policy does not change.
+			_ = s.deleteAlarms(context.WithoutCancel(ctx), t, created)
+			return nil, nil, fmt.Errorf("put alarm %s: %w", a.name, err)
 		}
-		created = append(created, a.name)
+		if a.name != oldHigh && a.name != oldLow {
+			created = append(created, a.name)
+		}
 		alarms = append(alarms, Alarm{AlarmName: a.name, AlarmARN: arn})
 	}
 	p.Alarms = alarms
-	return s.deleteAlarms(ctx, t, stale)
+	return created, stale, nil
 }
 
 // deleteAlarms deletes alarms one by one; alarms that are already gone

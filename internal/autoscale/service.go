@@ -43,6 +43,8 @@ type Alarms interface {
 	// AlarmsWithActions returns, for each ARN, the alarms that name it
 	// among their actions.
 	AlarmsWithActions(ctx context.Context, account, region string, arns ...string) (map[string][]*cloudwatch.MetricAlarm, error)
+	// AlarmsNamed returns the alarms whose names start with prefix.
+	AlarmsNamed(ctx context.Context, account, region, prefix string) ([]*cloudwatch.MetricAlarm, error)
 }
 
 // Clock is the time source of Run.

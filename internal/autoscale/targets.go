@@ -254,6 +254,11 @@ func (s *Service) deregisterScalableTarget(ctx context.Context, req *api.Request
 		return nil, fmt.Errorf("deregister %s: %w", t.resourceID, err)
 	}
 	s.ctrl.targetRemoved(key)
+	// With no policy left, any target-tracking alarm of the resource is
+	// left over: one a crash left behind would otherwise outlive it.
+	if err := s.removeLeftoverAlarms(ctx, t); err != nil {
+		s.logger().Warn("deregister scalable target", "resource", t.resourceID, "err", err)
+	}
 	return nil, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // AlarmsWithActions returns, for each of arns, the alarms of an account and
@@ -26,4 +27,17 @@ func (s *Service) AlarmsWithActions(ctx context.Context, account, region string,
 		}
 	}
 	return out, nil
+}
+
+// AlarmsNamed returns the alarms of an account and region whose names start
+// with prefix, by name. Application Auto Scaling finds the target-tracking
+// alarms it created this way, to remove those no policy names any more
+// (left behind by a server that stopped between creating them and storing
+// their policy).
+func (s *Service) AlarmsNamed(ctx context.Context, account, region, prefix string) ([]*MetricAlarm, error) {
+	all, err := s.allAlarms(ctx, account, region, "")
+	if err != nil {
+		return nil, fmt.Errorf("list alarms: %w", err)
+	}
+	return slices.DeleteFunc(all, func(a *MetricAlarm) bool { return !strings.HasPrefix(a.AlarmName, prefix) }), nil
 }

@@ -32,3 +32,24 @@ func TestAlarmsWithActions(t *testing.T) {
 		t.Errorf("another region: %v, %v", other, err)
 	}
 }
+
+func TestAlarmsNamed(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []string{"TargetTracking-b", "TargetTracking-a", "other-TargetTracking-c"} {
+		e.ok("PutMetricAlarm", cpuAlarm(n))
+	}
+	got, err := e.svc.AlarmsNamed(e.ctx, account, region, "TargetTracking-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range got {
+		names = append(names, a.AlarmName)
+	}
+	if len(names) != 2 || names[0] != "TargetTracking-a" || names[1] != "TargetTracking-b" {
+		t.Errorf("alarms named TargetTracking-*: %v", names)
+	}
+	if other, err := e.svc.AlarmsNamed(e.ctx, account, "eu-west-1", ""); err != nil || len(other) != 0 {
+		t.Errorf("another region: %v, %v", other, err)
+	}
+}

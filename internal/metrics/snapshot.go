@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/inferscale/inferscale/internal/clock"
@@ -220,8 +222,12 @@ func (s *Store) Save(path string) error {
 }
 
 // Load restores the store from a file written by Save. A missing file is
-// not an error: the store stays empty (first start).
+// not an error: the store stays empty (first start). It also removes the
+// temporary files of saves to path that a crash interrupted, which
+// nothing else would remove: the caller must be the only one saving to
+// path.
 func (s *Store) Load(path string) error {
+	removeSaveLeftovers(path, s.log)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -234,6 +240,26 @@ func (s *Store) Load(path string) error {
 		return fmt.Errorf("load metrics from %s: %w", path, err)
 	}
 	return nil
+}
+
+// removeSaveLeftovers removes the temporary files of Saves to path (see
+// Save) that did not finish.
+func removeSaveLeftovers(path string, log *slog.Logger) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return // Load reports what matters: whether path can be read
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			log.Warn("remove the temporary file of an interrupted metrics save", "file", e.Name(), "err", err)
+			continue
+		}
+		log.Info("removed the temporary file of an interrupted metrics save", "file", e.Name())
+	}
 }
 
 // Clock is the time source of Run.

@@ -120,9 +120,26 @@ func TestSaveLoad(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("dir holds %d entries, want only the snapshot (no temp files)", len(entries))
 	}
+	// Saves that a crash interrupted left their temporary files; Load
+	// removes them, and only them.
+	for _, name := range []string{".metrics.snap.tmp123", ".metrics.snap.tmp"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := filepath.Join(dir, ".other.snap.tmp1")
+	if err := os.WriteFile(other, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	s2 := New(Options{})
 	if err := s2.Load(path); err != nil {
 		t.Fatal(err)
+	}
+	if err := os.Remove(other); err != nil {
+		t.Errorf("Load removed another file: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("dir holds %d entries after Load, want only the snapshot (no temp files of interrupted saves)", len(entries))
 	}
 	if !reflect.DeepEqual(allDatapoints(t, s2), allDatapoints(t, s)) {
 		t.Error("datapoints differ after Save/Load")
