@@ -237,10 +237,17 @@ func (s *Store) Load(path string) error {
 	}
 	defer f.Close()
 	if err := s.Restore(f); err != nil {
-		return fmt.Errorf("load metrics from %s: %w", path, err)
+		if errors.Is(err, ErrTooManySeries) {
+			return fmt.Errorf("load metrics from %s: %w", path, err)
+		}
+		return fmt.Errorf("load metrics from %s: %w: %w", path, ErrUnreadableSnapshot, err)
 	}
 	return nil
 }
+
+// ErrUnreadableSnapshot is Load's error for a snapshot file that is not
+// one Save wrote (truncated, damaged): the store is left as it was.
+var ErrUnreadableSnapshot = errors.New("not a readable metrics snapshot")
 
 // removeSaveLeftovers removes the temporary files of Saves to path (see
 // Save) that did not finish.

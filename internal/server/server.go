@@ -151,7 +151,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if hosting.Metrics == nil {
 		hosting.Metrics = cwmetrics.New(cwmetrics.Options{Logger: log, MaxBytes: cfg.MetricsMaxBytes})
 		// What the last Serve saved: aggregated metrics survive restarts.
-		if err := hosting.Metrics.Load(filepath.Join(cfg.DataDir, MetricsFile)); err != nil {
+		if err := loadMetrics(hosting.Metrics, filepath.Join(cfg.DataDir, MetricsFile), log); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("new server: %w", err)
 		}
@@ -443,4 +443,21 @@ func (m *metrics) observe(service, operation, code string, _ int, elapsed time.D
 	as := v.(apiSeries)
 	as.requests.Inc()
 	as.latency.Observe(elapsed.Seconds())
+}
+
+// loadMetrics loads the metrics snapshot at path into m. A snapshot that
+// cannot be read (damaged, truncated) does not keep the server, and the
+// endpoints it runs, from starting: it is moved aside, kept for whoever
+// wants to look at it, and the server starts without metrics history.
+func loadMetrics(m *cwmetrics.Store, path string, log *slog.Logger) error {
+	err := m.Load(path)
+	if !errors.Is(err, cwmetrics.ErrUnreadableSnapshot) {
+		return err
+	}
+	aside := path + ".unreadable-" + time.Now().UTC().Format("20060102T150405Z")
+	if rerr := os.Rename(path, aside); rerr != nil {
+		return fmt.Errorf("%w (and moving it aside: %w)", err, rerr)
+	}
+	log.Error("metrics snapshot unreadable: moved aside, starting without metrics history", "file", aside, "err", err)
+	return nil
 }

@@ -1,15 +1,18 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -293,6 +296,32 @@ func TestMetricsSurviveRestart(t *testing.T) {
 	}
 	if len(dps) != 1 || dps[0].SampleCount != 3 || dps[0].Average != 200 || dps[0].Maximum != 300 {
 		t.Errorf("after a restart: %+v, want 3 samples averaging 200", dps)
+	}
+}
+
+// TestUnreadableMetricsSnapshot: a damaged metrics snapshot does not keep
+// the server from starting; it is moved aside, byte for byte, and the
+// server starts without metrics history.
+func TestUnreadableMetricsSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	damaged := []byte("inferscale-metrics\x00 not what Save wrote")
+	if err := os.WriteFile(filepath.Join(dir, MetricsFile), damaged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(context.Background(), Config{DataDir: dir})
+	if err != nil {
+		t.Fatalf("New with a damaged snapshot: %v", err)
+	}
+	defer srv.Close()
+	if _, err := os.Stat(filepath.Join(dir, MetricsFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the damaged snapshot is still in place: %v", err)
+	}
+	aside, _ := filepath.Glob(filepath.Join(dir, MetricsFile+".unreadable-*"))
+	if len(aside) != 1 {
+		t.Fatalf("moved aside: %v, want one file", aside)
+	}
+	if b, err := os.ReadFile(aside[0]); err != nil || !bytes.Equal(b, damaged) {
+		t.Errorf("the file moved aside holds %q, %v", b, err)
 	}
 }
 
