@@ -407,6 +407,12 @@ func (s *Service) deleteEndpoint(ctx context.Context, req *api.Request, in *endp
 	if _, err := s.Store.Get(ctx, key); err != nil {
 		return nil, kindEndpoint.mapErr(err, kindEndpoint.arn(sc, in.EndpointName))
 	}
+	// Deleting from now on, in the store too: a server that stops before
+	// the endpoint is gone finishes deleting it when it starts again
+	// (RunEndpoints) instead of launching it again.
+	if err := markDeleting(ctx, s.Store, key, req.Time); err != nil {
+		return nil, kindEndpoint.mapErr(err, kindEndpoint.arn(sc, in.EndpointName))
+	}
 	// Stop the instances first: once the endpoint is gone from the store,
 	// nothing would stop them.
 	if err := s.endpoints().stop(ctx, key); err != nil {
@@ -589,6 +595,20 @@ func (s *Service) RunEndpoints(ctx context.Context) error {
 	}
 	for _, r := range rs {
 		m.start(r.Key)
+	}
+	// Endpoints whose deletion a stop interrupted: their instances went
+	// with the server that ran them.
+	rs, err = s.Store.ListByStatus(ctx, kindEndpoint.name, string(hosting.StatusDeleting))
+	if err != nil {
+		rt.log.Error("finish deleting endpoints", "err", err)
+	}
+	for _, r := range rs {
+		os.RemoveAll(endpointDir(rt, r.Key))
+		if err := s.Store.Delete(ctx, r.Key); err != nil && !errors.Is(err, store.ErrNotFound) {
+			rt.log.Error("finish deleting endpoint", "endpoint", r.Key.Name, "err", err)
+			continue
+		}
+		rt.log.Info("finished deleting endpoint", "endpoint", r.Key.Name)
 	}
 	<-ctx.Done()
 
@@ -824,6 +844,22 @@ func (m *endpointManager) run(ctx context.Context, key store.Key, l *liveEndpoin
 	}
 }
 
+// markDeleting stores the endpoint at key as Deleting, at time at.
+func markDeleting(ctx context.Context, st *store.Store, key store.Key, at time.Time) error {
+	at = at.Truncate(time.Millisecond).UTC()
+	_, err := st.Mutate(ctx, key, func(r *store.Resource) error {
+		rec, err := decode[endpointRecord](*r)
+		if err != nil {
+			return err
+		}
+		rec.EndpointStatus, rec.LastModifiedTime = string(hosting.StatusDeleting), awstime.Timestamp{Time: at}
+		r.Status, r.Updated = rec.EndpointStatus, at
+		r.Doc, err = marshalDoc(rec)
+		return err
+	})
+	return err
+}
+
 // endpointDir holds the model data of the endpoint at key.
 func endpointDir(rt *hostingRuntime, key store.Key) string {
 	return filepath.Join(rt.workDir, key.Account, key.Region, key.Name)
@@ -845,6 +881,9 @@ func (m *endpointManager) record(key store.Key, status, reason string, d *hostin
 		rec, err := decode[endpointRecord](*r)
 		if err != nil {
 			return err
+		}
+		if rec.EndpointStatus == string(hosting.StatusDeleting) {
+			status, reason = rec.EndpointStatus, rec.FailureReason // DeleteEndpoint's, to the end
 		}
 		if rec.Pending != nil && status == string(hosting.StatusInService) {
 			status = string(hosting.StatusUpdating) // the previous fleet serves meanwhile

@@ -3,8 +3,10 @@ package sagemaker_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/inferscale/inferscale/internal/metrics"
 	sm "github.com/inferscale/inferscale/internal/sagemaker"
 	"github.com/inferscale/inferscale/internal/server"
+	"github.com/inferscale/inferscale/internal/store"
 )
 
 // hostEnv is `inferscale serve` running (Serve, so that endpoints run) on
@@ -615,5 +618,79 @@ func TestRestartKeepsStatus(t *testing.T) {
 	}
 	if after.EndpointStatus != types.EndpointStatusInService || !after.LastModifiedTime.Equal(*before.LastModifiedTime) {
 		t.Errorf("served once relaunched: %s, LastModifiedTime %v, was %v", after.EndpointStatus, after.LastModifiedTime, before.LastModifiedTime)
+	}
+}
+
+// TestRestartFinishesDelete: a server stopped in the middle of a
+// DeleteEndpoint (the endpoint stored as Deleting, its instances gone with
+// the server) finishes deleting it when it starts again, rather than
+// launching it again.
+func TestRestartFinishesDelete(t *testing.T) {
+	e := newHostEnv(t)
+	ctx := e.ctx
+	marker := fmt.Sprintf("doomed-%d", time.Now().UnixNano())
+	e.createModel("ref", map[string]string{"INFERSCALE_MODEL": "reference", "INFERSCALE_TEST_MARKER": marker})
+	if _, err := e.sm.CreateEndpointConfig(ctx, &sagemaker.CreateEndpointConfigInput{
+		EndpointConfigName: aws.String("cfg"), ProductionVariants: []types.ProductionVariant{variant("main", "ref", 1, 1)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"doomed", "kept"} {
+		if _, err := e.sm.CreateEndpoint(ctx, &sagemaker.CreateEndpointInput{EndpointName: aws.String(name), EndpointConfigName: aws.String("cfg")}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitInService(name)
+	}
+	waitFor(t, 5*time.Second, func() bool {
+		l, err := e.sm.ListEndpoints(ctx, &sagemaker.ListEndpointsInput{StatusEquals: types.EndpointStatusInService})
+		return err == nil && len(l.Endpoints) == 2
+	})
+	e.stop()
+
+	// What DeleteEndpoint leaves when the server stops after its first step.
+	st, err := store.Open(ctx, filepath.Join(e.dir, server.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := st.ListByStatus(ctx, "endpoint", "InService")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.Name != "doomed" {
+			continue
+		}
+		if _, err := st.Mutate(ctx, r.Key, func(r *store.Resource) error {
+			var doc map[string]any
+			if err := json.Unmarshal(r.Doc, &doc); err != nil {
+				return err
+			}
+			doc["EndpointStatus"], r.Status = "Deleting", "Deleting"
+			r.Doc, err = json.Marshal(doc)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e.start()
+	// Deleting until it is gone, as the endpoint-deleted waiter expects.
+	var err2 error
+	waitFor(t, 10*time.Second, func() bool {
+		var d *sagemaker.DescribeEndpointOutput
+		d, err2 = e.sm.DescribeEndpoint(ctx, &sagemaker.DescribeEndpointInput{EndpointName: aws.String("doomed")})
+		if err2 == nil && d.EndpointStatus != types.EndpointStatusDeleting {
+			t.Fatalf("doomed after the restart: %s", d.EndpointStatus)
+		}
+		return err2 != nil
+	})
+	wantErr(t, err2, "ValidationException", `Could not find endpoint "`+arn("endpoint", "doomed")+`".`)
+	e.waitInService("kept")
+	waitFor(t, 20*time.Second, func() bool { return e.describe("kept").current == 1 })
+	if ps := procsWithEnv(t, "INFERSCALE_TEST_MARKER="+marker); len(ps) != 1 {
+		t.Errorf("%d replicas run, want kept's 1 (doomed was launched again?)", len(ps))
 	}
 }
