@@ -133,6 +133,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		lock.Close()
 		return nil, fmt.Errorf("new server: %w", err)
 	}
+	// A damaged database still serves what is sound (a damaged resource
+	// answers an internal error when read), but whoever runs the server
+	// is told at once, not by the first 500.
+	if problems, err := st.Check(ctx); err != nil || len(problems) > 0 {
+		log.Error("the database is damaged: what is in its damaged pages cannot be read; restore it from a copy, or export what can be read",
+			"file", st.Path(), "problems", problems, "err", err)
+	}
 	s := &Server{Store: st, cfg: cfg, log: log, started: cfg.Now(), lock: lock}
 	jobs := cfg.Jobs
 	if jobs.WorkDir == "" {
