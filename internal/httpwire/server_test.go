@@ -1207,6 +1207,25 @@ func expectStatus(t *testing.T, r result, status string) {
 	}
 }
 
+// getResponse sends a GET to addr on a connection of its own and reads the
+// head of the response, whose body then comes from the connection (closed
+// when the test ends), within timeout.
+func getResponse(t *testing.T, addr string, timeout time.Duration) *http.Response {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	io.WriteString(c, "GET / HTTP/1.1\r\n"+hostField+"\r\n")
+	c.SetReadDeadline(time.Now().Add(timeout))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 // TestFlushStreams checks that a flushed part of a response reaches the
 // client while the handler is still running.
 func TestFlushStreams(t *testing.T) {
@@ -1222,18 +1241,7 @@ func TestFlushStreams(t *testing.T) {
 			io.WriteString(w, "second")
 		}), nil, nil)
 		t.Run(ts.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", ts.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			io.WriteString(c, "GET / HTTP/1.1\r\n"+hostField+"\r\n")
-			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			br := bufio.NewReader(c)
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := getResponse(t, ts.addr, 5*time.Second)
 			first := make([]byte, 5)
 			if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first" {
 				t.Fatalf("read %q, %v before the handler finished", first, err)
@@ -1264,17 +1272,7 @@ func TestFlushSendsWholeResponse(t *testing.T) {
 		}), nil, nil)
 		t.Run(ts.name, func(t *testing.T) {
 			defer close(release)
-			c, err := net.Dial("tcp", ts.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			io.WriteString(c, "GET / HTTP/1.1\r\n"+hostField+"\r\n")
-			c.SetReadDeadline(time.Now().Add(2 * time.Second))
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := getResponse(t, ts.addr, 2*time.Second)
 			body, err := io.ReadAll(resp.Body)
 			if err != nil || string(body) != "whole" || resp.ContentLength != 5 || len(resp.TransferEncoding) != 0 {
 				t.Fatalf("read %q, %v (length %d, %v) before the handler returned", body, err, resp.ContentLength, resp.TransferEncoding)
@@ -1294,17 +1292,7 @@ func TestFlushShortOfContentLength(t *testing.T) {
 			w.(http.Flusher).Flush()
 		}), nil, nil)
 		t.Run(ts.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", ts.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			io.WriteString(c, "GET / HTTP/1.1\r\n"+hostField+"\r\n")
-			c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp := getResponse(t, ts.addr, 5*time.Second)
 			body, err := io.ReadAll(resp.Body)
 			if string(body) != "short" || err != io.ErrUnexpectedEOF {
 				t.Fatalf("read %q, %v: want the 5 bytes, then the connection closed", body, err)
