@@ -104,12 +104,19 @@ func (r *Result) Summary() string {
 		r.InstanceHours, r.MinutesOverThreshold, len(r.Minutes), len(r.Activities), r.PeakInstances)
 }
 
-// alarm is an alarm of the simulated target and the policy it runs.
+// alarm is an alarm of the simulated target and the policies it runs, in
+// the order of its AlarmActions, as CloudWatch runs them.
 type alarm struct {
-	spec   cloudwatch.AlarmSpec
-	policy *autoscale.ScalingPolicy
-	state  string
-	period time.Duration
+	spec     cloudwatch.AlarmSpec
+	policies []*autoscale.ScalingPolicy
+	state    string
+	period   time.Duration
+}
+
+// runsActions reports whether the alarm runs its actions: ActionsEnabled
+// false (PutMetricAlarm's, or DisableAlarmActions') stops them.
+func (a *alarm) runsActions() bool {
+	return a.spec.ActionsEnabled == nil || *a.spec.ActionsEnabled
 }
 
 // Run simulates cfg.
@@ -179,8 +186,9 @@ func Run(cfg Config) (*Result, error) {
 				a.state = ev.State
 			}
 			// The policies' alarms have ALARM actions only: the controller
-			// hears of an alarm while it is in ALARM, once per period.
-			if a.state != cloudwatch.StateAlarm {
+			// hears of an alarm while it is in ALARM, once per period, and
+			// not at all while its actions are disabled.
+			if a.state != cloudwatch.StateAlarm || !a.runsActions() {
 				continue
 			}
 			values := make([]float64, len(ev.Datapoints))
@@ -191,23 +199,26 @@ func Run(cfg Config) (*Result, error) {
 			if a.spec.Threshold != nil {
 				cwEvent.Threshold = *a.spec.Threshold
 			}
-			readings = autoscale.ObserveAlarm(readings, *a.policy, cwEvent, now)
-			states := make([]autoscale.PolicyState, len(policies))
-			for i, p := range policies {
-				states[i] = autoscale.PolicyStateOf(p, readings[p.PolicyName])
+			// Each policy the alarm names runs, one after the other.
+			for _, policy := range a.policies {
+				readings = autoscale.ObserveAlarm(readings, *policy, cwEvent, now)
+				states := make([]autoscale.PolicyState, len(policies))
+				for i, p := range policies {
+					states[i] = autoscale.PolicyStateOf(p, readings[p.PolicyName])
+				}
+				dec := autoscale.Decide(now,
+					autoscale.Capacities{Min: cfg.Min, Max: cfg.Max, Desired: desired, Actual: serving},
+					autoscale.SuspendedState{}, cool, states,
+					autoscale.AlarmEvent{Policy: policy.PolicyName, Alarm: a.spec.AlarmName, State: a.state, Threshold: cwEvent.Threshold, Datapoints: values})
+				if !dec.Scale {
+					continue
+				}
+				res.Activities = append(res.Activities, Activity{Time: now, From: desired, To: dec.Desired, Policy: dec.Policy, Alarm: dec.Alarm})
+				cool = dec.Cooldowns
+				ready = resize(ready, dec.Desired, now.Add(cfg.Instance.SetupTime))
+				desired = dec.Desired
+				res.PeakInstances = max(res.PeakInstances, desired)
 			}
-			dec := autoscale.Decide(now,
-				autoscale.Capacities{Min: cfg.Min, Max: cfg.Max, Desired: desired, Actual: serving},
-				autoscale.SuspendedState{}, cool, states,
-				autoscale.AlarmEvent{Policy: a.policy.PolicyName, Alarm: a.spec.AlarmName, State: a.state, Threshold: cwEvent.Threshold, Datapoints: values})
-			if !dec.Scale {
-				continue
-			}
-			res.Activities = append(res.Activities, Activity{Time: now, From: desired, To: dec.Desired, Policy: dec.Policy, Alarm: dec.Alarm})
-			cool = dec.Cooldowns
-			ready = resize(ready, dec.Desired, now.Add(cfg.Instance.SetupTime))
-			desired = dec.Desired
-			res.PeakInstances = max(res.PeakInstances, desired)
 		}
 
 		if periodEnd.Sub(start)%time.Minute == 0 {
@@ -321,7 +332,7 @@ func (cfg *Config) alarms(policies []autoscale.ScalingPolicy) ([]*alarm, error) 
 				name := autoscale.AlarmName(resource, high, fmt.Sprintf("simulated-%d", i))
 				spec := autoscale.TargetTrackingAlarm(name, p.PolicyARN, high, tt.TargetValue, m)
 				p.Alarms = append(p.Alarms, autoscale.Alarm{AlarmName: name})
-				out = append(out, &alarm{spec: spec, policy: p, state: cloudwatch.StateInsufficientData, period: spec.DatapointPeriod()})
+				out = append(out, &alarm{spec: spec, policies: []*autoscale.ScalingPolicy{p}, state: cloudwatch.StateInsufficientData, period: spec.DatapointPeriod()})
 			}
 		case autoscale.PolicyStep:
 			if p.StepScalingPolicyConfiguration == nil {
@@ -335,25 +346,41 @@ func (cfg *Config) alarms(policies []autoscale.ScalingPolicy) ([]*alarm, error) 
 		}
 	}
 	for _, spec := range cfg.Alarms {
-		var runs *autoscale.ScalingPolicy
-		for i := range policies {
-			p := &policies[i]
-			if p.PolicyType == autoscale.PolicyStep && (slices.Contains(spec.AlarmActions, p.PolicyARN) || slices.Contains(spec.AlarmActions, p.PolicyName)) {
-				runs = p
+		// AlarmActions name step policies by ARN or, in a file, by name;
+		// each one named runs, in order. Other actions (SNS topics, say)
+		// change nothing here.
+		var runs []*autoscale.ScalingPolicy
+		actions := make([]string, len(spec.AlarmActions))
+		for i, action := range spec.AlarmActions {
+			actions[i] = action
+			for j := range policies {
+				p := &policies[j]
+				if p.PolicyType == autoscale.PolicyStep && (action == p.PolicyARN || action == p.PolicyName) {
+					runs = append(runs, p)
+					actions[i] = p.PolicyARN
+					break
+				}
 			}
 		}
-		if runs == nil {
+		if len(runs) == 0 {
 			return nil, fmt.Errorf("simulate: alarm %s runs none of the step policies (AlarmActions %v)", spec.AlarmName, spec.AlarmActions)
 		}
-		spec.AlarmActions = []string{runs.PolicyARN}
+		spec.AlarmActions = actions
+		// The alarm must be one PutMetricAlarm takes: a missing threshold
+		// or a misspelt operator would otherwise never (or always) fire.
+		if err := cloudwatch.CheckAlarm(&spec, ""); err != nil {
+			return nil, fmt.Errorf("simulate: alarm %s: %w", spec.AlarmName, err)
+		}
 		p := spec.DatapointPeriod()
 		if p < Tick || p%Tick != 0 {
 			return nil, fmt.Errorf("simulate: alarm %s: period %v is not a multiple of %v", spec.AlarmName, p, Tick)
 		}
-		out = append(out, &alarm{spec: spec, policy: runs, state: cloudwatch.StateInsufficientData, period: p})
+		out = append(out, &alarm{spec: spec, policies: runs, state: cloudwatch.StateInsufficientData, period: p})
 	}
 	for _, p := range policies {
-		if p.PolicyType == autoscale.PolicyStep && !slices.ContainsFunc(out, func(a *alarm) bool { return a.policy.PolicyName == p.PolicyName }) {
+		if p.PolicyType == autoscale.PolicyStep && !slices.ContainsFunc(out, func(a *alarm) bool {
+			return slices.ContainsFunc(a.policies, func(q *autoscale.ScalingPolicy) bool { return q.PolicyName == p.PolicyName })
+		}) {
 			return nil, fmt.Errorf("simulate: step policy %s has no alarm: give one whose AlarmActions name it", p.PolicyName)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +131,13 @@ func TestStepScaling(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	stepPolicy := autoscale.ScalingPolicy{PolicyName: "s", PolicyType: autoscale.PolicyStep,
+		StepScalingPolicyConfiguration: &autoscale.StepScalingPolicyConfiguration{AdjustmentType: "ChangeInCapacity",
+			StepAdjustments: []autoscale.StepAdjustment{{MetricIntervalLowerBound: f64(0), ScalingAdjustment: 1}}}}
+	stepAlarm := cloudwatch.AlarmSpec{
+		AlarmName: "busy", AlarmActions: []string{"s"}, Namespace: "AWS/SageMaker", MetricName: "InvocationsPerInstance",
+		Statistic: "Sum", Period: 60, EvaluationPeriods: 2, Threshold: f64(850), ComparisonOperator: "GreaterThanThreshold",
+	}
 	ok := Config{
 		Trace: stepTrace(10, 5), Variant: autoscale.Variant{Endpoint: "e", Variant: "v"},
 		Instance: Instance{MaxInvocations: 100}, Min: 1, Max: 2, Initial: 1,
@@ -152,6 +160,25 @@ func TestConfigErrors(t *testing.T) {
 					StepAdjustments: []autoscale.StepAdjustment{{MetricIntervalLowerBound: f64(0), ScalingAdjustment: 1}}}}}
 		}, "step policy s has no alarm"},
 		{"predictive", func(c *Config) { c.Policies[0].PolicyType = "PredictiveScaling" }, `type "PredictiveScaling" is not simulated`},
+		// Alarm files are checked as PutMetricAlarm checks them.
+		{"alarm without threshold", func(c *Config) {
+			c.Policies = []autoscale.ScalingPolicy{stepPolicy}
+			a := stepAlarm
+			a.Threshold = nil
+			c.Alarms = []cloudwatch.AlarmSpec{a}
+		}, "alarm busy: MissingRequiredParameterException: The parameter Threshold is required"},
+		{"alarm operator", func(c *Config) {
+			c.Policies = []autoscale.ScalingPolicy{stepPolicy}
+			a := stepAlarm
+			a.ComparisonOperator = "GreaterThan"
+			c.Alarms = []cloudwatch.AlarmSpec{a}
+		}, "alarm busy: invalid: ComparisonOperator GreaterThan is for anomaly detection alarms"},
+		{"alarm action", func(c *Config) {
+			c.Policies = []autoscale.ScalingPolicy{stepPolicy}
+			a := stepAlarm
+			a.AlarmActions = []string{"s", "page-me"}
+			c.Alarms = []cloudwatch.AlarmSpec{a}
+		}, "The value page-me for parameter AlarmActions.member.2 is not a valid ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,4 +192,76 @@ func TestConfigErrors(t *testing.T) {
 	}
 	_ = boolp
 	_ = ptrTo[int]
+}
+
+// TestAlarmActions runs the step policies an alarm names as CloudWatch and
+// the controller do: every policy of AlarmActions, in order, and none while
+// the alarm's actions are disabled.
+func TestAlarmActions(t *testing.T) {
+	step := func(adjustment int32) *autoscale.StepScalingPolicyConfiguration {
+		return &autoscale.StepScalingPolicyConfiguration{AdjustmentType: "ChangeInCapacity", Cooldown: i32(120),
+			StepAdjustments: []autoscale.StepAdjustment{{MetricIntervalLowerBound: f64(0), ScalingAdjustment: adjustment}}}
+	}
+	busy := cloudwatch.AlarmSpec{
+		AlarmName: "busy", Namespace: "AWS/SageMaker", MetricName: "InvocationsPerInstance",
+		Dimensions: []cloudwatch.Dimension{{Name: "EndpointName", Value: "e"}, {Name: "VariantName", Value: "v"}},
+		Statistic:  "Sum", Period: 60, EvaluationPeriods: 2, Threshold: f64(1500), ComparisonOperator: "GreaterThanThreshold",
+	}
+	type act struct {
+		from, to int
+		policy   string
+	}
+	tests := []struct {
+		name  string
+		alarm func(a *cloudwatch.AlarmSpec)
+		want  []act
+	}{
+		{"one policy", func(a *cloudwatch.AlarmSpec) { a.AlarmActions = []string{"two"} }, []act{{2, 4, "two"}}},
+		// The second action runs during the first one's scale-out
+		// cooldown: it counts from the capacity before it (2 + 2).
+		{"two policies, in order", func(a *cloudwatch.AlarmSpec) { a.AlarmActions = []string{"one", "two"} }, []act{{2, 3, "one"}, {3, 4, "two"}}},
+		{"an SNS topic as well", func(a *cloudwatch.AlarmSpec) {
+			a.AlarmActions = []string{"arn:aws:sns:us-east-1:123456789012:ops", "one"}
+		}, []act{{2, 3, "one"}}},
+		{"actions disabled", func(a *cloudwatch.AlarmSpec) { a.AlarmActions, a.ActionsEnabled = []string{"one", "two"}, boolp(false) }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			alarm := busy
+			tt.alarm(&alarm)
+			cfg := Config{
+				Trace: stepTrace(1000, 60), Variant: autoscale.Variant{Endpoint: "e", Variant: "v"},
+				Instance: Instance{MaxInvocations: 1200, ModelLatency: 10 * time.Millisecond, CPUUtilization: 80, SetupTime: 30 * time.Second},
+				Min:      1, Max: 10, Initial: 2,
+				Policies: []autoscale.ScalingPolicy{
+					{PolicyName: "one", PolicyType: autoscale.PolicyStep, StepScalingPolicyConfiguration: step(1)},
+					{PolicyName: "two", PolicyType: autoscale.PolicyStep, StepScalingPolicyConfiguration: step(2)},
+				},
+				Alarms: []cloudwatch.AlarmSpec{alarm},
+			}
+			if !slices.Contains(alarm.AlarmActions, "two") {
+				cfg.Policies = cfg.Policies[:1]
+			}
+			if !slices.Contains(alarm.AlarmActions, "one") {
+				cfg.Policies = cfg.Policies[1:]
+			}
+			res, err := Run(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 4000/min on 2 instances from minute 30: 2000 per instance,
+			// over the threshold for two minutes at 00:32:01; on 3 or more
+			// it is below.
+			var got []act
+			for _, a := range res.Activities {
+				if !a.Time.Equal(at(32, 1)) {
+					t.Errorf("activity %+v, want it at 00:32:01", a)
+				}
+				got = append(got, act{a.From, a.To, a.Policy})
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("activities %+v, want %+v", got, tt.want)
+			}
+		})
+	}
 }
