@@ -55,6 +55,9 @@ type Config struct {
 	// Alarms trigger the step policies: an alarm whose AlarmActions name a
 	// policy (by ARN or by name) runs it.
 	Alarms []cloudwatch.AlarmSpec
+	// Suspended is the target's SuspendedState: suspended dynamic scaling
+	// holds the policies' scale-outs or scale-ins, as in the controller.
+	Suspended autoscale.SuspendedState
 }
 
 // Minute is the state of one minute of the simulation.
@@ -149,7 +152,7 @@ func Run(cfg Config) (*Result, error) {
 	for t := start; t.Before(end); t = t.Add(Tick) {
 		m := int(t.Sub(start) / time.Minute)
 		if t.Sub(start)%time.Minute == 0 {
-			minute = Minute{Time: t}
+			minute = Minute{Time: t, Traffic: cfg.Trace.PerMinute[m]}
 		}
 		serving := 0
 		for _, r := range ready {
@@ -160,7 +163,6 @@ func Run(cfg Config) (*Result, error) {
 		res.InstanceHours += float64(len(ready)) * Tick.Hours()
 		perMinute := cfg.Trace.PerMinute[m]
 		traffic := perMinute * Tick.Seconds() / 60
-		minute.Traffic += traffic
 		capacity := float64(serving) * perInstance
 		if perMinute > capacity {
 			minute.OverThreshold = true
@@ -208,7 +210,7 @@ func Run(cfg Config) (*Result, error) {
 				}
 				dec := autoscale.Decide(now,
 					autoscale.Capacities{Min: cfg.Min, Max: cfg.Max, Desired: desired, Actual: serving},
-					autoscale.SuspendedState{}, cool, states,
+					cfg.Suspended, cool, states,
 					autoscale.AlarmEvent{Policy: policy.PolicyName, Alarm: a.spec.AlarmName, State: a.state, Threshold: cwEvent.Threshold, Datapoints: values})
 				if !dec.Scale {
 					continue

@@ -265,3 +265,55 @@ func TestAlarmActions(t *testing.T) {
 		})
 	}
 }
+
+// TestSuspended holds the scale-outs and scale-ins of a target whose dynamic
+// scaling is suspended, as the controller does.
+func TestSuspended(t *testing.T) {
+	tt := &autoscale.TargetTrackingScalingPolicyConfiguration{
+		TargetValue:                   700,
+		PredefinedMetricSpecification: &autoscale.PredefinedMetricSpecification{PredefinedMetricType: "SageMakerVariantInvocationsPerInstance"},
+	}
+	for _, s := range []struct {
+		suspended autoscale.SuspendedState
+		want      int
+	}{
+		{autoscale.SuspendedState{}, 3},
+		{autoscale.SuspendedState{DynamicScalingOutSuspended: true}, 0},
+		// Out to 2 and to 6 still happen; back to 2 does not.
+		{autoscale.SuspendedState{DynamicScalingInSuspended: true}, 2},
+	} {
+		res, err := Run(Config{
+			Trace: stepTrace(1000, 240), Variant: autoscale.Variant{Endpoint: "e", Variant: "v"},
+			Instance: Instance{MaxInvocations: 1200, ModelLatency: 10 * time.Millisecond, CPUUtilization: 80, SetupTime: time.Minute},
+			Min:      1, Max: 8, Initial: 1, Suspended: s.suspended,
+			Policies: []autoscale.ScalingPolicy{{PolicyName: "p", PolicyType: autoscale.PolicyTargetTracking, TargetTrackingScalingPolicyConfiguration: tt}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Activities) != s.want {
+			t.Errorf("suspended %+v: activities %+v, want %d", s.suspended, res.Activities, s.want)
+		}
+	}
+}
+
+// TestMinuteTraffic reports each minute's traffic as the trace has it, not
+// as a sum of its ticks with their rounding.
+func TestMinuteTraffic(t *testing.T) {
+	tr := Trace{Start: t0, PerMinute: []float64{200, 1000, 3, 0.1, 123456.7}}
+	res, err := Run(Config{
+		Trace: tr, Variant: autoscale.Variant{Endpoint: "e", Variant: "v"},
+		Instance: Instance{MaxInvocations: 1200}, Min: 1, Max: 2, Initial: 1,
+		Policies: []autoscale.ScalingPolicy{{PolicyName: "p", PolicyType: autoscale.PolicyTargetTracking,
+			TargetTrackingScalingPolicyConfiguration: &autoscale.TargetTrackingScalingPolicyConfiguration{TargetValue: 700,
+				PredefinedMetricSpecification: &autoscale.PredefinedMetricSpecification{PredefinedMetricType: "SageMakerVariantInvocationsPerInstance"}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range res.Minutes {
+		if m.Traffic != tr.PerMinute[i] {
+			t.Errorf("minute %d: traffic %v, want %v", i, m.Traffic, tr.PerMinute[i])
+		}
+	}
+}
