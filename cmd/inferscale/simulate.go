@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -215,8 +216,8 @@ func readJSONFile(name string, v any) error {
 	return nil
 }
 
-// loadTarget reads a scalable target's bounds and its policies from the
-// server.
+// loadTarget reads a scalable target's bounds, suspended state and
+// policies, and the alarms of its step policies, from the server.
 func loadTarget(ctx context.Context, c *apiClient, resource string, cfg *simulate.Config) error {
 	var targets struct {
 		ScalableTargets []autoscale.ScalableTarget `json:"ScalableTargets"`
@@ -230,6 +231,7 @@ func loadTarget(ctx context.Context, c *apiClient, resource string, cfg *simulat
 	}
 	t := targets.ScalableTargets[0]
 	cfg.Min, cfg.Max = int(t.MinCapacity), int(t.MaxCapacity)
+	cfg.Suspended = t.SuspendedState
 	var pols struct {
 		ScalingPolicies []autoscale.ScalingPolicy `json:"ScalingPolicies"`
 	}
@@ -237,22 +239,50 @@ func loadTarget(ctx context.Context, c *apiClient, resource string, cfg *simulat
 	if err := c.callService(ctx, autoscalingAPI, "DescribeScalingPolicies", in, &pols); err != nil {
 		return err
 	}
+	seen := map[string]bool{}
 	for _, p := range pols.ScalingPolicies {
+		cfg.Policies = append(cfg.Policies, p)
 		if p.PolicyType != autoscale.PolicyStep {
-			cfg.Policies = append(cfg.Policies, p)
 			continue
 		}
 		// A step policy runs when the alarms naming its ARN fire.
-		var alarms struct {
-			MetricAlarms []cloudwatch.AlarmSpec `json:"MetricAlarms"`
-		}
-		if err := c.callService(ctx, cloudwatchAPI, "DescribeAlarms", map[string]any{"ActionPrefix": p.PolicyARN}, &alarms); err != nil {
+		// ActionPrefix matches a prefix, and policy up's ARN is one of
+		// policy up2's: only the alarms naming the ARN itself are the
+		// policy's, and an alarm naming two policies is taken once (it runs
+		// both).
+		alarms, err := describeAlarms(ctx, c, p.PolicyARN)
+		if err != nil {
 			return err
 		}
-		cfg.Policies = append(cfg.Policies, p)
-		cfg.Alarms = append(cfg.Alarms, alarms.MetricAlarms...)
+		for _, a := range alarms {
+			if slices.Contains(a.AlarmActions, p.PolicyARN) && !seen[a.AlarmName] {
+				seen[a.AlarmName] = true
+				cfg.Alarms = append(cfg.Alarms, a)
+			}
+		}
 	}
 	return nil
+}
+
+// describeAlarms returns the metric alarms whose actions start with
+// prefix, all pages.
+func describeAlarms(ctx context.Context, c *apiClient, prefix string) ([]cloudwatch.AlarmSpec, error) {
+	var all []cloudwatch.AlarmSpec
+	in := map[string]any{"ActionPrefix": prefix, "AlarmTypes": []string{"MetricAlarm"}}
+	for {
+		var page struct {
+			MetricAlarms []cloudwatch.AlarmSpec `json:"MetricAlarms"`
+			NextToken    string                 `json:"NextToken"`
+		}
+		if err := c.callService(ctx, cloudwatchAPI, "DescribeAlarms", in, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.MetricAlarms...)
+		if page.NextToken == "" {
+			return all, nil
+		}
+		in["NextToken"] = page.NextToken
+	}
 }
 
 // loadRecommendation takes an instance's capacity from a recommendation.

@@ -1,8 +1,15 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -55,5 +62,105 @@ func TestSimulateFlags(t *testing.T) {
 	code, stdout, stderr := runCLI(t, nil, append(base, "--min", "2", "--setup-time", "0s")...)
 	if code != 0 || !strings.Contains(stdout, "capacity 2..10") || !strings.Contains(stdout, "setup 0s") {
 		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestSimulateServerTarget simulates the scalable target of a real server
+// (--resource-id without --policy): its bounds, its suspended state, its
+// policies and the alarms of its step policies, each alarm once.
+func TestSimulateServerTarget(t *testing.T) {
+	isolateAWSEnv(t)
+	s := startJobsServer(t, nil)
+	// The endpoint's model is a server that already runs.
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("{}"))
+	}))
+	t.Cleanup(model.Close)
+	client, err := newAPIClient(context.Background(), clientFlags{endpointURL: s.url, region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(svc apiService, op string, in map[string]any) map[string]any {
+		t.Helper()
+		var out map[string]any
+		if err := client.callService(context.Background(), svc, op, in, &out); err != nil {
+			t.Fatalf("%s: %v", op, err)
+		}
+		return out
+	}
+	call(sagemakerAPI, "CreateModel", map[string]any{"ModelName": "m", "ExecutionRoleArn": jobsTestRole,
+		"PrimaryContainer": map[string]any{"Image": model.URL}})
+	call(sagemakerAPI, "CreateEndpointConfig", map[string]any{"EndpointConfigName": "ec", "ProductionVariants": []map[string]any{
+		{"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.c8g.medium", "InitialInstanceCount": 1}}})
+	call(sagemakerAPI, "CreateEndpoint", map[string]any{"EndpointName": "ep", "EndpointConfigName": "ec"})
+
+	const resource = "endpoint/ep/variant/AllTraffic"
+	target := map[string]any{"ServiceNamespace": "sagemaker", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount", "ResourceId": resource}
+	with := func(kv ...any) map[string]any {
+		m := maps.Clone(target)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	call(autoscalingAPI, "RegisterScalableTarget", with("MinCapacity", 1, "MaxCapacity", 8))
+	// Two step policies, one's name a prefix of the other's, so that
+	// DescribeAlarms' ActionPrefix for up finds up2's alarm too.
+	policy := func(name string, cooldown, adjustment int) string {
+		out := call(autoscalingAPI, "PutScalingPolicy", with("PolicyName", name, "PolicyType", "StepScaling",
+			"StepScalingPolicyConfiguration", map[string]any{"AdjustmentType": "ChangeInCapacity", "Cooldown": cooldown,
+				"StepAdjustments": []map[string]any{{"MetricIntervalLowerBound": 0, "ScalingAdjustment": adjustment}}}))
+		return out["PolicyARN"].(string)
+	}
+	up, up2 := policy("up", 600, 2), policy("up2", 0, 1)
+	alarm := func(name string, threshold float64, action string) {
+		call(cloudwatchAPI, "PutMetricAlarm", map[string]any{"AlarmName": name, "Namespace": "AWS/SageMaker",
+			"MetricName": "InvocationsPerInstance", "Dimensions": []map[string]string{{"Name": "EndpointName", "Value": "ep"}, {"Name": "VariantName", "Value": "AllTraffic"}},
+			"Statistic": "Sum", "Period": 60, "EvaluationPeriods": 2, "Threshold": threshold,
+			"ComparisonOperator": "GreaterThanThreshold", "AlarmActions": []string{action}})
+	}
+	alarm("high", 100000, up)
+	alarm("high2", 3000, up2)
+
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "trace.csv")
+	if err := os.WriteFile(trace, []byte("0\n0\n0\n5000\n5000\n5000\n5000\n5000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	simulate := func() []string {
+		t.Helper()
+		code, stdout, stderr := runCLI(t, nil, "simulate", "--endpoint-url", s.url, "--trace", trace, "--resource-id", resource,
+			"--max-invocations", "1200", "--start", "2026-11-25T00:00:00Z", "--output", "json")
+		if code != 0 {
+			t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+		}
+		var res struct {
+			Activities []struct {
+				Time, Policy, Alarm string
+				From, To            int
+			}
+		}
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range res.Activities {
+			got = append(got, fmt.Sprintf("%s %d→%d %s %s", a.Time, a.From, a.To, a.Policy, a.Alarm))
+		}
+		return got
+	}
+	// 5000/min on one instance from minute 3: high2 fires two minutes
+	// later, once, and once more a minute after (the new instance serves
+	// from 00:06:01); on three instances it is below its threshold.
+	want := []string{"2026-11-25T00:05:01Z 1→2 up2 high2", "2026-11-25T00:06:01Z 2→3 up2 high2"}
+	if got := simulate(); !slices.Equal(got, want) {
+		t.Errorf("activities:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Suspended scale-out on the server holds the scale-outs.
+	call(autoscalingAPI, "RegisterScalableTarget", with("SuspendedState", map[string]any{"DynamicScalingOutSuspended": true}))
+	if got := simulate(); len(got) != 0 {
+		t.Errorf("with scale-out suspended, activities:\n%s", strings.Join(got, "\n"))
 	}
 }
