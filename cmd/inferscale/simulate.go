@@ -137,11 +137,11 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 		cfg.Policies = append(cfg.Policies, p)
 	}
 	for _, name := range alarms {
-		var a cloudwatch.AlarmSpec
+		var a alarmFile
 		if err := readJSONFile(name, &a); err != nil {
 			return err
 		}
-		cfg.Alarms = append(cfg.Alarms, a)
+		cfg.Alarms = append(cfg.Alarms, a.AlarmSpec)
 	}
 	if *job != "" {
 		if err := loadRecommendation(ctx, client, *job, *recID, &cfg.Instance); err != nil {
@@ -214,6 +214,17 @@ func readJSONFile(name string, v any) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// alarmFile is an --alarm file: PutMetricAlarm's input, as
+// `aws cloudwatch put-metric-alarm --generate-cli-skeleton` writes it. Its
+// tags change nothing in a simulation.
+type alarmFile struct {
+	cloudwatch.AlarmSpec
+	Tags []struct {
+		Key   string `json:"Key"`
+		Value string `json:"Value"`
+	} `json:"Tags"`
 }
 
 // loadTarget reads a scalable target's bounds, suspended state and

@@ -164,3 +164,29 @@ func TestSimulateServerTarget(t *testing.T) {
 		t.Errorf("with scale-out suspended, activities:\n%s", strings.Join(got, "\n"))
 	}
 }
+
+// TestSimulateAlarmFile takes alarm files in PutMetricAlarm's JSON, as the
+// aws CLI's skeleton has it, tags included.
+func TestSimulateAlarmFile(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"trace.csv": "0\n0\n0\n5000\n5000\n5000\n",
+		"up.json": `{"PolicyName": "up", "PolicyType": "StepScaling", "StepScalingPolicyConfiguration": {"AdjustmentType": "ChangeInCapacity",
+		  "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 3}]}}`,
+		"alarm.json": `{"AlarmName": "high", "AlarmDescription": "", "ActionsEnabled": true, "OKActions": [], "AlarmActions": ["up"],
+		  "InsufficientDataActions": [], "MetricName": "InvocationsPerInstance", "Namespace": "AWS/SageMaker", "Statistic": "Sum",
+		  "Dimensions": [{"Name": "EndpointName", "Value": "simulated"}, {"Name": "VariantName", "Value": "AllTraffic"}],
+		  "Period": 60, "Unit": "Count", "EvaluationPeriods": 2, "DatapointsToAlarm": 2, "Threshold": 3000,
+		  "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "missing", "Tags": [{"Key": "team", "Value": "ml"}]}`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := runCLI(t, nil, "simulate", "--trace", filepath.Join(dir, "trace.csv"), "--policy", filepath.Join(dir, "up.json"),
+		"--alarm", filepath.Join(dir, "alarm.json"), "--max-invocations", "1200", "--start", "2026-11-25T00:00:00Z")
+	if code != 0 || !strings.Contains(stdout, "2026-11-25 00:05:01  1     4   up      high") {
+		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
