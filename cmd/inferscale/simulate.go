@@ -175,6 +175,9 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(cio.stderr, "inferscale simulate: warning: %s\n", w)
+	}
 	if *plot != "" {
 		out, err := os.Create(*plot)
 		if err != nil {

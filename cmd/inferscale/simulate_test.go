@@ -186,7 +186,19 @@ func TestSimulateAlarmFile(t *testing.T) {
 	}
 	code, stdout, stderr := runCLI(t, nil, "simulate", "--trace", filepath.Join(dir, "trace.csv"), "--policy", filepath.Join(dir, "up.json"),
 		"--alarm", filepath.Join(dir, "alarm.json"), "--max-invocations", "1200", "--start", "2026-11-25T00:00:00Z")
-	if code != 0 || !strings.Contains(stdout, "2026-11-25 00:05:01  1     4   up      high") {
+	if code != 0 || !strings.Contains(stdout, "2026-11-25 00:05:01  1     4   up      high") || stderr != "" {
+		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+
+	// An alarm on another endpoint's metric never fires: a warning says so.
+	alarm := strings.Replace(files["alarm.json"], `"Value": "simulated"`, `"Value": "my-endpoint"`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "alarm.json"), []byte(alarm), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, nil, "simulate", "--trace", filepath.Join(dir, "trace.csv"), "--policy", filepath.Join(dir, "up.json"),
+		"--alarm", filepath.Join(dir, "alarm.json"), "--max-invocations", "1200")
+	if code != 0 || !strings.Contains(stdout, "0 scaling activities") ||
+		!strings.Contains(stderr, "warning: alarm high had no datapoint in the whole simulation, so policy up never ran") {
 		t.Errorf("exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/inferscale/inferscale/internal/autoscale"
@@ -96,6 +97,11 @@ type Result struct {
 	MinutesOverThreshold int
 	// PeakInstances is the highest desired capacity.
 	PeakInstances int
+	// Warnings say what makes the result doubtful: an alarm whose metric
+	// had no datapoint in the whole simulation (the simulation publishes
+	// the metrics of Config.Variant only) never fired, and its policy
+	// never ran.
+	Warnings []string `json:",omitempty"`
 }
 
 // Duration is the time the result covers.
@@ -114,6 +120,8 @@ type alarm struct {
 	policies []*autoscale.ScalingPolicy
 	state    string
 	period   time.Duration
+	// data is true once an evaluation had a datapoint.
+	data bool
 }
 
 // runsActions reports whether the alarm runs its actions: ActionsEnabled
@@ -183,6 +191,7 @@ func Run(cfg Config) (*Result, error) {
 			if err != nil {
 				return nil, fmt.Errorf("simulate: alarm %s: %w", a.spec.AlarmName, err)
 			}
+			a.data = a.data || len(dps) > 0
 			ev := cloudwatch.EvaluateAlarm(cloudwatch.EvaluationInput{Spec: a.spec, State: a.state, Period: a.period, End: periodEnd, Datapoints: dps, Now: now})
 			if !ev.Retained {
 				a.state = ev.State
@@ -232,7 +241,24 @@ func Run(cfg Config) (*Result, error) {
 			res.Minutes = append(res.Minutes, minute)
 		}
 	}
+	for _, a := range alarms {
+		if !a.data {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("alarm %s had no datapoint in the whole simulation, so policy %s never ran: "+
+				"the simulation publishes AWS/SageMaker Invocations, InvocationsPerInstance and ConcurrentRequestsPerModel and "+
+				"/aws/sagemaker/Endpoints CPUUtilization with the dimensions EndpointName=%s and VariantName=%s, while traffic is served",
+				a.spec.AlarmName, a.policyNames(), cfg.Variant.Endpoint, cfg.Variant.Variant))
+		}
+	}
 	return res, nil
+}
+
+// policyNames lists the names of the policies the alarm runs.
+func (a *alarm) policyNames() string {
+	names := make([]string, len(a.policies))
+	for i, p := range a.policies {
+		names[i] = p.PolicyName
+	}
+	return strings.Join(names, ", ")
 }
 
 // resize launches instances that enter service at readyAt, or stops the

@@ -317,3 +317,36 @@ func TestMinuteTraffic(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDataWarning warns of an alarm whose metric the simulation never
+// publishes (another endpoint's, say): it never fires, which a result with
+// no scaling activity would not tell.
+func TestNoDataWarning(t *testing.T) {
+	step := &autoscale.StepScalingPolicyConfiguration{AdjustmentType: "ChangeInCapacity",
+		StepAdjustments: []autoscale.StepAdjustment{{MetricIntervalLowerBound: f64(0), ScalingAdjustment: 1}}}
+	for _, tt := range []struct {
+		endpoint string
+		warn     bool
+	}{{"e", false}, {"my-endpoint", true}} {
+		res, err := Run(Config{
+			Trace: stepTrace(1000, 60), Variant: autoscale.Variant{Endpoint: "e", Variant: "v"},
+			Instance: Instance{MaxInvocations: 1200}, Min: 1, Max: 10, Initial: 1,
+			Policies: []autoscale.ScalingPolicy{{PolicyName: "out", PolicyType: autoscale.PolicyStep, StepScalingPolicyConfiguration: step}},
+			Alarms: []cloudwatch.AlarmSpec{{
+				AlarmName: "busy", AlarmActions: []string{"out"}, Namespace: "AWS/SageMaker", MetricName: "InvocationsPerInstance",
+				Dimensions: []cloudwatch.Dimension{{Name: "EndpointName", Value: tt.endpoint}, {Name: "VariantName", Value: "v"}},
+				Statistic:  "Sum", Period: 60, EvaluationPeriods: 2, Threshold: f64(1500), ComparisonOperator: "GreaterThanThreshold",
+			}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "alarm busy had no datapoint in the whole simulation, so policy out never ran"
+		if got := strings.Join(res.Warnings, "\n"); tt.warn != strings.Contains(got, want) || !tt.warn && got != "" {
+			t.Errorf("endpoint %s: warnings %q", tt.endpoint, got)
+		}
+		if got := len(res.Activities) > 0; got == tt.warn {
+			t.Errorf("endpoint %s: activities %+v", tt.endpoint, res.Activities)
+		}
+	}
+}
