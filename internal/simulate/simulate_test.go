@@ -3,6 +3,7 @@ package simulate
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"math"
 	"slices"
@@ -347,6 +348,70 @@ func TestNoDataWarning(t *testing.T) {
 		}
 		if got := len(res.Activities) > 0; got == tt.warn {
 			t.Errorf("endpoint %s: activities %+v", tt.endpoint, res.Activities)
+		}
+	}
+}
+
+// TestPlotTimeAxis puts the time ticks on round times of day, and labels
+// midnight with the date when the trace is longer than a day: a week was
+// eight ticks all reading 00:00.
+func TestPlotTimeAxis(t *testing.T) {
+	for _, tt := range []struct {
+		start   time.Time
+		minutes int
+		want    []string // the first labels
+		firstX  string
+	}{
+		{t0, 90, []string{"00:00", "00:10", "00:20"}, "70.0"},
+		{t0, 24 * 60, []string{"00:00", "02:00", "04:00"}, "70.0"},
+		{t0, 2 * 24 * 60, []string{"Nov 25", "06:00", "12:00", "18:00", "Nov 26", "06:00"}, "70.0"},
+		// From 07:13, 6-hour ticks start at 12:00, 287 minutes in.
+		{t0.Add(7*time.Hour + 13*time.Minute), 3 * 24 * 60, []string{"12:00", "18:00", "Nov 26", "06:00"}, "124.5"},
+		{t0, 7 * 24 * 60, []string{"Nov 25", "Nov 26", "Nov 27"}, "70.0"},
+		{t0.Add(7*time.Hour + 13*time.Minute), 31 * 24 * 60, []string{"Nov 27", "Nov 30", "Dec 3"}, ""},
+	} {
+		name := fmt.Sprintf("%d minutes from %s", tt.minutes, tt.start.Format("15:04"))
+		r := &Result{Start: tt.start, Minutes: make([]Minute, tt.minutes)}
+		var buf bytes.Buffer
+		if err := WriteSVG(&buf, "axis", r); err != nil {
+			t.Fatal(err)
+		}
+		// The tick labels are the texts under the plot area.
+		var labels, xs []string
+		dec := xml.NewDecoder(&buf)
+		for {
+			tok, err := dec.Token()
+			if err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			se, ok := tok.(xml.StartElement)
+			if !ok || se.Name.Local != "text" || !slices.Contains(se.Attr, xml.Attr{Name: xml.Name{Local: "y"}, Value: "368"}) {
+				continue
+			}
+			var s string
+			if err := dec.DecodeElement(&s, &se); err != nil {
+				t.Fatal(err)
+			}
+			labels = append(labels, s)
+			for _, a := range se.Attr {
+				if a.Name.Local == "x" {
+					xs = append(xs, a.Value)
+				}
+			}
+		}
+		if len(labels) < 2 || len(labels) > 13 {
+			t.Errorf("%s: %d tick labels %q, want 2 to 13", name, len(labels), labels)
+			continue
+		}
+		if !slices.Equal(labels[:min(len(labels), len(tt.want))], tt.want) || tt.firstX != "" && xs[0] != tt.firstX {
+			t.Errorf("%s: tick labels %q at %q, want %q first at %s", name, labels, xs, tt.want, tt.firstX)
+		}
+		for i := 1; i < len(labels); i++ {
+			if labels[i] == labels[i-1] {
+				t.Errorf("%s: tick label %q twice in a row: %q", name, labels[i], labels)
+			}
 		}
 	}
 }
