@@ -294,14 +294,11 @@ func (cfg *Config) publish(store *metrics.Store, dims []metrics.Dimension, t tim
 		}
 	}
 	// Load of one instance relative to what it serves within the latency
-	// threshold; past 1 requests queue.
+	// threshold. Up to 1 a request takes ModelLatency, the latency the
+	// recommendation measured at that load (no more below it); past 1
+	// requests queue, and latency grows with the overload.
 	rho := traffic / Tick.Seconds() * 60 / float64(serving) / cfg.Instance.MaxInvocations
-	latency := cfg.Instance.ModelLatency.Seconds()
-	if rho < 1 {
-		latency *= math.Min(10, 1/(1-rho*0.9))
-	} else {
-		latency *= 10 * rho
-	}
+	latency := cfg.Instance.ModelLatency.Seconds() * math.Max(1, rho)
 	concurrency := traffic / Tick.Seconds() / float64(serving) * latency // Little's law
 	cpu := math.Min(cfg.Instance.CPUUtilization*rho, cfg.Instance.CPUUtilization/0.9)
 	for range serving {

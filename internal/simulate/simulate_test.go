@@ -415,3 +415,38 @@ func TestPlotTimeAxis(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrencyAtCapacity publishes, at the load a recommendation
+// measured, the concurrency its numbers give (Little's law: invocations a
+// second × ModelLatency, the latency at MaxInvocations), so that a
+// concurrency target derived from the recommendation holds there; past
+// that load requests queue and the concurrency grows.
+func TestConcurrencyAtCapacity(t *testing.T) {
+	// 1200 a minute (20 a second) at 100 ms: 2 requests in flight at
+	// capacity.
+	tr := Trace{Start: t0}
+	for m := range 60 {
+		v := 1188.0 // 99% of capacity: 1.98 in flight
+		if m >= 30 {
+			v = 2400 // twice the capacity: 40 a second, queueing
+		}
+		tr.PerMinute = append(tr.PerMinute, v)
+	}
+	res, err := Run(Config{
+		Trace: tr, Variant: autoscale.Variant{Endpoint: "e", Variant: "v"},
+		Instance: Instance{MaxInvocations: 1200, ModelLatency: 100 * time.Millisecond, CPUUtilization: 90, SetupTime: time.Minute},
+		Min:      1, Max: 10, Initial: 1,
+		Policies: []autoscale.ScalingPolicy{{PolicyName: "c", PolicyType: autoscale.PolicyTargetTracking,
+			TargetTrackingScalingPolicyConfiguration: &autoscale.TargetTrackingScalingPolicyConfiguration{TargetValue: 2.5, DisableScaleIn: boolp(true),
+				PredefinedMetricSpecification: &autoscale.PredefinedMetricSpecification{PredefinedMetricType: "SageMakerVariantConcurrentRequestsPerModelHighResolution"}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Below capacity nothing happens; at twice the capacity, 40 a second
+	// at twice the latency (8 in flight) wants ceil(8/2.5) = 4 instances,
+	// at the first high-resolution evaluation (00:30:11).
+	if len(res.Activities) != 1 || res.Activities[0].To != 4 || !res.Activities[0].Time.Equal(at(30, 11)) {
+		t.Errorf("activities %+v, want one to 4 at 00:30:11", res.Activities)
+	}
+}
