@@ -339,35 +339,31 @@ func (cfg *Config) alarms(policies []autoscale.ScalingPolicy) ([]*alarm, error) 
 		if p.PolicyARN == "" {
 			p.PolicyARN = fmt.Sprintf("arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:00000000-0000-0000-0000-%012d:resource/sagemaker/%s:policyName/%s", i, resource, p.PolicyName)
 		}
-		switch p.PolicyType {
-		case autoscale.PolicyTargetTracking:
-			tt := p.TargetTrackingScalingPolicyConfiguration
-			if tt == nil {
-				return nil, fmt.Errorf("simulate: policy %s: no TargetTrackingScalingPolicyConfiguration", p.PolicyName)
-			}
-			m, err := autoscale.PolicyMetric(tt, cfg.Variant)
-			if err != nil {
-				return nil, fmt.Errorf("simulate: policy %s: %w", p.PolicyName, err)
-			}
-			p.Alarms = nil
-			for _, high := range []bool{true, false} {
-				if !high && tt.DisableScaleIn != nil && *tt.DisableScaleIn {
-					continue
-				}
-				name := autoscale.AlarmName(resource, high, fmt.Sprintf("simulated-%d", i))
-				spec := autoscale.TargetTrackingAlarm(name, p.PolicyARN, high, tt.TargetValue, m)
-				p.Alarms = append(p.Alarms, autoscale.Alarm{AlarmName: name})
-				out = append(out, &alarm{spec: spec, policies: []*autoscale.ScalingPolicy{p}, state: cloudwatch.StateInsufficientData, period: spec.DatapointPeriod()})
-			}
-		case autoscale.PolicyStep:
-			if p.StepScalingPolicyConfiguration == nil {
-				return nil, fmt.Errorf("simulate: policy %s: no StepScalingPolicyConfiguration", p.PolicyName)
-			}
-			if err := autoscale.ValidateStepAdjustments(p.StepScalingPolicyConfiguration.AdjustmentType, p.StepScalingPolicyConfiguration.StepAdjustments); err != nil {
-				return nil, fmt.Errorf("simulate: policy %s: %w", p.PolicyName, err)
-			}
-		default:
+		if p.PolicyType != autoscale.PolicyTargetTracking && p.PolicyType != autoscale.PolicyStep {
 			return nil, fmt.Errorf("simulate: policy %s: type %q is not simulated (TargetTrackingScaling or StepScaling)", p.PolicyName, p.PolicyType)
+		}
+		// As PutScalingPolicy would: a policy it refuses would otherwise
+		// decide as something else, or never.
+		if err := autoscale.ValidatePolicy(*p, cfg.Variant); err != nil {
+			return nil, fmt.Errorf("simulate: policy %s: %w", p.PolicyName, err)
+		}
+		if p.PolicyType != autoscale.PolicyTargetTracking {
+			continue // step policies run from cfg.Alarms
+		}
+		tt := p.TargetTrackingScalingPolicyConfiguration
+		m, err := autoscale.PolicyMetric(tt, cfg.Variant)
+		if err != nil {
+			return nil, fmt.Errorf("simulate: policy %s: %w", p.PolicyName, err)
+		}
+		p.Alarms = nil
+		for _, high := range []bool{true, false} {
+			if !high && tt.DisableScaleIn != nil && *tt.DisableScaleIn {
+				continue
+			}
+			name := autoscale.AlarmName(resource, high, fmt.Sprintf("simulated-%d", i))
+			spec := autoscale.TargetTrackingAlarm(name, p.PolicyARN, high, tt.TargetValue, m)
+			p.Alarms = append(p.Alarms, autoscale.Alarm{AlarmName: name})
+			out = append(out, &alarm{spec: spec, policies: []*autoscale.ScalingPolicy{p}, state: cloudwatch.StateInsufficientData, period: spec.DatapointPeriod()})
 		}
 	}
 	for _, spec := range cfg.Alarms {

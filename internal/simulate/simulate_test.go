@@ -161,6 +161,37 @@ func TestConfigErrors(t *testing.T) {
 					StepAdjustments: []autoscale.StepAdjustment{{MetricIntervalLowerBound: f64(0), ScalingAdjustment: 1}}}}}
 		}, "step policy s has no alarm"},
 		{"predictive", func(c *Config) { c.Policies[0].PolicyType = "PredictiveScaling" }, `type "PredictiveScaling" is not simulated`},
+		// Policies are checked as PutScalingPolicy checks them.
+		{"no target value", func(c *Config) {
+			tt := *c.Policies[0].TargetTrackingScalingPolicyConfiguration
+			tt.TargetValue = 0
+			c.Policies[0].TargetTrackingScalingPolicyConfiguration = &tt
+		},
+			"policy p: invalid: TargetValue must be a positive number (0)"},
+		{"negative cooldown", func(c *Config) {
+			tt := *c.Policies[0].TargetTrackingScalingPolicyConfiguration
+			tt.ScaleInCooldown = i32(-300)
+			c.Policies[0].TargetTrackingScalingPolicyConfiguration = &tt
+		},
+			"ScaleInCooldown cannot be negative (-300)"},
+		{"no target tracking configuration", func(c *Config) { c.Policies[0].TargetTrackingScalingPolicyConfiguration = nil },
+			"TargetTrackingScalingPolicyConfiguration is required"},
+		{"misspelt adjustment type", func(c *Config) {
+			p := stepPolicy
+			p.StepScalingPolicyConfiguration = &autoscale.StepScalingPolicyConfiguration{AdjustmentType: "PercentChangeInCapacty",
+				StepAdjustments: stepPolicy.StepScalingPolicyConfiguration.StepAdjustments}
+			c.Policies = []autoscale.ScalingPolicy{p}
+			c.Alarms = []cloudwatch.AlarmSpec{stepAlarm}
+		}, "policy s: invalid: AdjustmentType PercentChangeInCapacty is not one of"},
+		{"step bounds with a gap", func(c *Config) {
+			p := stepPolicy
+			p.StepScalingPolicyConfiguration = &autoscale.StepScalingPolicyConfiguration{AdjustmentType: "ChangeInCapacity",
+				StepAdjustments: []autoscale.StepAdjustment{
+					{MetricIntervalLowerBound: f64(0), MetricIntervalUpperBound: f64(10), ScalingAdjustment: 1},
+					{MetricIntervalLowerBound: f64(20), ScalingAdjustment: 2}}}
+			c.Policies = []autoscale.ScalingPolicy{p}
+			c.Alarms = []cloudwatch.AlarmSpec{stepAlarm}
+		}, "Step adjustments cannot have gaps"},
 		// Alarm files are checked as PutMetricAlarm checks them.
 		{"alarm without threshold", func(c *Config) {
 			c.Policies = []autoscale.ScalingPolicy{stepPolicy}
