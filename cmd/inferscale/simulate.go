@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -99,14 +100,16 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 		}
 		t0 = ts
 	}
+	// The files of the command line are checked as recommend checks its
+	// request files: one that does not do is a usage error (exit 2).
 	tf, err := os.Open(*trace)
 	if err != nil {
-		return fmt.Errorf("open trace: %w", err)
+		return fmt.Errorf("%w: open trace: %w", errUsage, err)
 	}
 	cfg.Trace, err = simulate.ReadTrace(tf, t0)
 	tf.Close()
 	if err != nil {
-		return fmt.Errorf("%s: %w", *trace, err)
+		return fmt.Errorf("%w: %s: %w", errUsage, *trace, err)
 	}
 	cfg.Variant = autoscale.Variant{Endpoint: "simulated", Variant: "AllTraffic"}
 
@@ -172,6 +175,10 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	}
 
 	res, err := simulate.Run(cfg)
+	var invalid *simulate.InvalidError
+	if errors.As(err, &invalid) {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -206,15 +213,17 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	return nil
 }
 
+// readJSONFile decodes a --policy or --alarm file; any error is a usage
+// error.
 func readJSONFile(name string, v any) error {
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%w: %s: %w", errUsage, name, err)
 	}
 	return nil
 }

@@ -42,6 +42,16 @@ func TestSimulateFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for path, body := range map[string]string{
+		filepath.Join(dir, "empty.csv"):      "# nothing\n",
+		filepath.Join(dir, "bad.csv"):        "100\nmany\n",
+		filepath.Join(dir, "typo.json"):      `{"PolicyNam": "p"}`,
+		filepath.Join(dir, "no-target.json"): `{"PolicyName": "p", "PolicyType": "TargetTrackingScaling", "TargetTrackingScalingPolicyConfiguration": {"PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}}`,
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	base := []string{"simulate", "--trace", trace, "--policy", policy, "--max-invocations", "1000"}
 	for _, tt := range []struct {
 		args []string
@@ -52,6 +62,13 @@ func TestSimulateFlags(t *testing.T) {
 		{[]string{"--min", "3", "--max", "2"}, "--min 3 is above --max 2"},
 		{[]string{"--setup-time", "-1s"}, "must not be negative"},
 		{[]string{"--max-invocations", "-5"}, "--max-invocations must be positive"},
+		// Files that do not do are usage errors too, as recommend's
+		// request files are.
+		{[]string{"--trace", filepath.Join(dir, "missing.csv")}, "open trace"},
+		{[]string{"--trace", filepath.Join(dir, "empty.csv")}, "no invocations in it"},
+		{[]string{"--trace", filepath.Join(dir, "bad.csv")}, `line 2: invocations "many" is not a number`},
+		{[]string{"--policy", filepath.Join(dir, "typo.json")}, `unknown field "PolicyNam"`},
+		{[]string{"--policy", filepath.Join(dir, "no-target.json")}, "TargetValue must be a positive number"},
 	} {
 		code, stdout, stderr := runCLI(t, nil, append(base, tt.args...)...)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, tt.want) {

@@ -130,15 +130,24 @@ func (a *alarm) runsActions() bool {
 	return a.spec.ActionsEnabled == nil || *a.spec.ActionsEnabled
 }
 
-// Run simulates cfg.
+// InvalidError is Run's error for a configuration it cannot simulate: an
+// empty trace, capacity bounds that do not hold, a policy or an alarm that
+// PutScalingPolicy or PutMetricAlarm would refuse.
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string { return e.Err.Error() }
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+// Run simulates cfg. A configuration it cannot simulate is an
+// *InvalidError.
 func Run(cfg Config) (*Result, error) {
 	if err := cfg.validate(); err != nil {
-		return nil, err
+		return nil, &InvalidError{err}
 	}
 	policies := slices.Clone(cfg.Policies)
 	alarms, err := cfg.alarms(policies)
 	if err != nil {
-		return nil, err
+		return nil, &InvalidError{err}
 	}
 	store := metrics.New(metrics.Options{})
 	dims := []metrics.Dimension{{Name: "EndpointName", Value: cfg.Variant.Endpoint}, {Name: "VariantName", Value: cfg.Variant.Variant}}
