@@ -8,9 +8,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -98,14 +100,16 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 		}
 		t0 = ts
 	}
+	// The files of the command line are checked as recommend checks its
+	// request files: one that does not do is a usage error (exit 2).
 	tf, err := os.Open(*trace)
 	if err != nil {
-		return fmt.Errorf("open trace: %w", err)
+		return fmt.Errorf("%w: open trace: %w", errUsage, err)
 	}
 	cfg.Trace, err = simulate.ReadTrace(tf, t0)
 	tf.Close()
 	if err != nil {
-		return fmt.Errorf("%s: %w", *trace, err)
+		return fmt.Errorf("%w: %s: %w", errUsage, *trace, err)
 	}
 	cfg.Variant = autoscale.Variant{Endpoint: "simulated", Variant: "AllTraffic"}
 
@@ -136,11 +140,11 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 		cfg.Policies = append(cfg.Policies, p)
 	}
 	for _, name := range alarms {
-		var a cloudwatch.AlarmSpec
+		var a alarmFile
 		if err := readJSONFile(name, &a); err != nil {
 			return err
 		}
-		cfg.Alarms = append(cfg.Alarms, a)
+		cfg.Alarms = append(cfg.Alarms, a.AlarmSpec)
 	}
 	if *job != "" {
 		if err := loadRecommendation(ctx, client, *job, *recID, &cfg.Instance); err != nil {
@@ -171,8 +175,15 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	}
 
 	res, err := simulate.Run(cfg)
+	var invalid *simulate.InvalidError
+	if errors.As(err, &invalid) {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
 	if err != nil {
 		return err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(cio.stderr, "inferscale simulate: warning: %s\n", w)
 	}
 	if *plot != "" {
 		out, err := os.Create(*plot)
@@ -202,21 +213,34 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	return nil
 }
 
+// readJSONFile decodes a --policy or --alarm file; any error is a usage
+// error.
 func readJSONFile(name string, v any) error {
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%w: %s: %w", errUsage, name, err)
 	}
 	return nil
 }
 
-// loadTarget reads a scalable target's bounds and its policies from the
-// server.
+// alarmFile is an --alarm file: PutMetricAlarm's input, as
+// `aws cloudwatch put-metric-alarm --generate-cli-skeleton` writes it. Its
+// tags change nothing in a simulation.
+type alarmFile struct {
+	cloudwatch.AlarmSpec
+	Tags []struct {
+		Key   string `json:"Key"`
+		Value string `json:"Value"`
+	} `json:"Tags"`
+}
+
+// loadTarget reads a scalable target's bounds, suspended state and
+// policies, and the alarms of its step policies, from the server.
 func loadTarget(ctx context.Context, c *apiClient, resource string, cfg *simulate.Config) error {
 	var targets struct {
 		ScalableTargets []autoscale.ScalableTarget `json:"ScalableTargets"`
@@ -230,6 +254,7 @@ func loadTarget(ctx context.Context, c *apiClient, resource string, cfg *simulat
 	}
 	t := targets.ScalableTargets[0]
 	cfg.Min, cfg.Max = int(t.MinCapacity), int(t.MaxCapacity)
+	cfg.Suspended = t.SuspendedState
 	var pols struct {
 		ScalingPolicies []autoscale.ScalingPolicy `json:"ScalingPolicies"`
 	}
@@ -237,22 +262,50 @@ func loadTarget(ctx context.Context, c *apiClient, resource string, cfg *simulat
 	if err := c.callService(ctx, autoscalingAPI, "DescribeScalingPolicies", in, &pols); err != nil {
 		return err
 	}
+	seen := map[string]bool{}
 	for _, p := range pols.ScalingPolicies {
+		cfg.Policies = append(cfg.Policies, p)
 		if p.PolicyType != autoscale.PolicyStep {
-			cfg.Policies = append(cfg.Policies, p)
 			continue
 		}
 		// A step policy runs when the alarms naming its ARN fire.
-		var alarms struct {
-			MetricAlarms []cloudwatch.AlarmSpec `json:"MetricAlarms"`
-		}
-		if err := c.callService(ctx, cloudwatchAPI, "DescribeAlarms", map[string]any{"ActionPrefix": p.PolicyARN}, &alarms); err != nil {
+		// ActionPrefix matches a prefix, and policy up's ARN is one of
+		// policy up2's: only the alarms naming the ARN itself are the
+		// policy's, and an alarm naming two policies is taken once (it runs
+		// both).
+		alarms, err := describeAlarms(ctx, c, p.PolicyARN)
+		if err != nil {
 			return err
 		}
-		cfg.Policies = append(cfg.Policies, p)
-		cfg.Alarms = append(cfg.Alarms, alarms.MetricAlarms...)
+		for _, a := range alarms {
+			if slices.Contains(a.AlarmActions, p.PolicyARN) && !seen[a.AlarmName] {
+				seen[a.AlarmName] = true
+				cfg.Alarms = append(cfg.Alarms, a)
+			}
+		}
 	}
 	return nil
+}
+
+// describeAlarms returns the metric alarms whose actions start with
+// prefix, all pages.
+func describeAlarms(ctx context.Context, c *apiClient, prefix string) ([]cloudwatch.AlarmSpec, error) {
+	var all []cloudwatch.AlarmSpec
+	in := map[string]any{"ActionPrefix": prefix, "AlarmTypes": []string{"MetricAlarm"}}
+	for {
+		var page struct {
+			MetricAlarms []cloudwatch.AlarmSpec `json:"MetricAlarms"`
+			NextToken    string                 `json:"NextToken"`
+		}
+		if err := c.callService(ctx, cloudwatchAPI, "DescribeAlarms", in, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.MetricAlarms...)
+		if page.NextToken == "" {
+			return all, nil
+		}
+		in["NextToken"] = page.NextToken
+	}
 }
 
 // loadRecommendation takes an instance's capacity from a recommendation.

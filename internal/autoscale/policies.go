@@ -223,6 +223,35 @@ func buildPolicy(t targetRef, in *putPolicyInput, old *ScalingPolicy) (ScalingPo
 	return p, nil
 }
 
+// ValidatePolicy checks a scaling policy of a variant's target as
+// PutScalingPolicy does, and the enumerations decisions depend on, which
+// the API layer checks against the service model before: AdjustmentType
+// and MetricAggregationType. A policy that PutScalingPolicy would refuse
+// (no TargetValue, a negative cooldown, a misspelt AdjustmentType) would
+// otherwise decide as something else. `inferscale simulate` checks its
+// policy files with it.
+func ValidatePolicy(p ScalingPolicy, v Variant) error {
+	if c := p.StepScalingPolicyConfiguration; c != nil {
+		switch c.AdjustmentType {
+		case "", ChangeInCapacity, PercentChangeInCapacity, ExactCapacity:
+		default:
+			return invalidf("AdjustmentType %s is not one of %s, %s and %s.", c.AdjustmentType, ChangeInCapacity, PercentChangeInCapacity, ExactCapacity)
+		}
+		switch c.MetricAggregationType {
+		case "", "Average", "Minimum", "Maximum":
+		default:
+			return invalidf("MetricAggregationType %s is not one of Average, Minimum and Maximum.", c.MetricAggregationType)
+		}
+	}
+	_, err := buildPolicy(targetRef{resourceID: v.ResourceID(), variant: v}, &putPolicyInput{
+		PolicyName: p.PolicyName, PolicyType: p.PolicyType,
+		StepScalingPolicyConfiguration:           p.StepScalingPolicyConfiguration,
+		TargetTrackingScalingPolicyConfiguration: p.TargetTrackingScalingPolicyConfiguration,
+		PredictiveScalingPolicyConfiguration:     p.PredictiveScalingPolicyConfiguration,
+	}, nil)
+	return err
+}
+
 func configName(policyType string) string {
 	switch policyType {
 	case PolicyStep:

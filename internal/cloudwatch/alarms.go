@@ -105,6 +105,13 @@ func alarmKey(account, region, name string) store.Key {
 	return store.Key{Account: account, Region: region, Kind: kindAlarm, Name: name}
 }
 
+// CheckAlarm validates an alarm's configuration the way PutMetricAlarm
+// does beyond the service model's constraints, for an alarm of account
+// ("" for none: no cross-account metrics), and fills in defaults. Errors
+// are *api.Error values with CloudWatch's codes and messages. `inferscale
+// simulate` checks its alarm files with it.
+func CheckAlarm(spec *AlarmSpec, account string) error { return checkSpec(spec, account) }
+
 // checkSpec validates an alarm's configuration beyond the model's
 // constraints, the way CloudWatch does, and fills in defaults.
 func checkSpec(spec *AlarmSpec, account string) error {

@@ -64,11 +64,14 @@ func WriteSVG(w io.Writer, title string, r *Result) error {
 		p(`<text x="%d" y="%.1f" dy="4" fill="#1a7f37">%s</text>`+"\n", plotWidth-plotMarginR+6, yi(iv), compact(iv))
 	}
 	p(`<rect x="%d" y="%d" width="%.0f" height="%d" fill="none" stroke="#333"/>`+"\n", plotMarginL, plotTop, innerW, plotHeight)
+	// Ticks fall on round times of day (every 6 hours: 00:00, 06:00, ...),
+	// whatever the start.
 	ticks := timeTicks(n)
-	for i := 0; i <= n; i += ticks {
+	first := (ticks - int(r.Start.Unix()/60%int64(ticks))) % ticks
+	for i := first; i <= n; i += ticks {
 		at := r.Start.Add(time.Duration(i) * time.Minute)
 		p(`<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#333"/>`+"\n", x(i), x(i), plotTop+plotHeight, plotTop+plotHeight+4)
-		p(`<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(i), plotTop+plotHeight+18, at.UTC().Format("15:04"))
+		p(`<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x(i), plotTop+plotHeight+18, tickLabel(at, n))
 	}
 	p(`<text x="%d" y="%d" text-anchor="middle">time (UTC), %s from %s</text>`+"\n", plotMarginL+int(innerW/2), plotTop+plotHeight+38,
 		r.Duration(), r.Start.UTC().Format("2006-01-02 15:04"))
@@ -118,12 +121,22 @@ func niceCeil(v float64) float64 {
 
 // timeTicks returns minutes between time ticks for about 6 to 12 ticks.
 func timeTicks(minutes int) int {
-	for _, t := range []int{1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440} {
+	for _, t := range []int{1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 4320} {
 		if minutes/t <= 12 {
 			return t
 		}
 	}
-	return 2880
+	return 10080
+}
+
+// tickLabel labels the time tick at: its time of day, but over several
+// days, where times of day repeat, midnight is the date.
+func tickLabel(at time.Time, minutes int) string {
+	at = at.UTC()
+	if minutes > 24*60 && at.Hour() == 0 && at.Minute() == 0 {
+		return at.Format("Jan 2")
+	}
+	return at.Format("15:04")
 }
 
 // compact formats an axis value: 1500 → 1.5k, 2000000 → 2M.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/inferscale/inferscale/internal/autoscale"
@@ -55,6 +56,9 @@ type Config struct {
 	// Alarms trigger the step policies: an alarm whose AlarmActions name a
 	// policy (by ARN or by name) runs it.
 	Alarms []cloudwatch.AlarmSpec
+	// Suspended is the target's SuspendedState: suspended dynamic scaling
+	// holds the policies' scale-outs or scale-ins, as in the controller.
+	Suspended autoscale.SuspendedState
 }
 
 // Minute is the state of one minute of the simulation.
@@ -93,6 +97,11 @@ type Result struct {
 	MinutesOverThreshold int
 	// PeakInstances is the highest desired capacity.
 	PeakInstances int
+	// Warnings say what makes the result doubtful: an alarm whose metric
+	// had no datapoint in the whole simulation (the simulation publishes
+	// the metrics of Config.Variant only) never fired, and its policy
+	// never ran.
+	Warnings []string `json:",omitempty"`
 }
 
 // Duration is the time the result covers.
@@ -104,23 +113,41 @@ func (r *Result) Summary() string {
 		r.InstanceHours, r.MinutesOverThreshold, len(r.Minutes), len(r.Activities), r.PeakInstances)
 }
 
-// alarm is an alarm of the simulated target and the policy it runs.
+// alarm is an alarm of the simulated target and the policies it runs, in
+// the order of its AlarmActions, as CloudWatch runs them.
 type alarm struct {
-	spec   cloudwatch.AlarmSpec
-	policy *autoscale.ScalingPolicy
-	state  string
-	period time.Duration
+	spec     cloudwatch.AlarmSpec
+	policies []*autoscale.ScalingPolicy
+	state    string
+	period   time.Duration
+	// data is true once an evaluation had a datapoint.
+	data bool
 }
 
-// Run simulates cfg.
+// runsActions reports whether the alarm runs its actions: ActionsEnabled
+// false (PutMetricAlarm's, or DisableAlarmActions') stops them.
+func (a *alarm) runsActions() bool {
+	return a.spec.ActionsEnabled == nil || *a.spec.ActionsEnabled
+}
+
+// InvalidError is Run's error for a configuration it cannot simulate: an
+// empty trace, capacity bounds that do not hold, a policy or an alarm that
+// PutScalingPolicy or PutMetricAlarm would refuse.
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string { return e.Err.Error() }
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+// Run simulates cfg. A configuration it cannot simulate is an
+// *InvalidError.
 func Run(cfg Config) (*Result, error) {
 	if err := cfg.validate(); err != nil {
-		return nil, err
+		return nil, &InvalidError{err}
 	}
 	policies := slices.Clone(cfg.Policies)
 	alarms, err := cfg.alarms(policies)
 	if err != nil {
-		return nil, err
+		return nil, &InvalidError{err}
 	}
 	store := metrics.New(metrics.Options{})
 	dims := []metrics.Dimension{{Name: "EndpointName", Value: cfg.Variant.Endpoint}, {Name: "VariantName", Value: cfg.Variant.Variant}}
@@ -142,7 +169,7 @@ func Run(cfg Config) (*Result, error) {
 	for t := start; t.Before(end); t = t.Add(Tick) {
 		m := int(t.Sub(start) / time.Minute)
 		if t.Sub(start)%time.Minute == 0 {
-			minute = Minute{Time: t}
+			minute = Minute{Time: t, Traffic: cfg.Trace.PerMinute[m]}
 		}
 		serving := 0
 		for _, r := range ready {
@@ -153,7 +180,6 @@ func Run(cfg Config) (*Result, error) {
 		res.InstanceHours += float64(len(ready)) * Tick.Hours()
 		perMinute := cfg.Trace.PerMinute[m]
 		traffic := perMinute * Tick.Seconds() / 60
-		minute.Traffic += traffic
 		capacity := float64(serving) * perInstance
 		if perMinute > capacity {
 			minute.OverThreshold = true
@@ -174,13 +200,15 @@ func Run(cfg Config) (*Result, error) {
 			if err != nil {
 				return nil, fmt.Errorf("simulate: alarm %s: %w", a.spec.AlarmName, err)
 			}
+			a.data = a.data || len(dps) > 0
 			ev := cloudwatch.EvaluateAlarm(cloudwatch.EvaluationInput{Spec: a.spec, State: a.state, Period: a.period, End: periodEnd, Datapoints: dps, Now: now})
 			if !ev.Retained {
 				a.state = ev.State
 			}
 			// The policies' alarms have ALARM actions only: the controller
-			// hears of an alarm while it is in ALARM, once per period.
-			if a.state != cloudwatch.StateAlarm {
+			// hears of an alarm while it is in ALARM, once per period, and
+			// not at all while its actions are disabled.
+			if a.state != cloudwatch.StateAlarm || !a.runsActions() {
 				continue
 			}
 			values := make([]float64, len(ev.Datapoints))
@@ -191,23 +219,26 @@ func Run(cfg Config) (*Result, error) {
 			if a.spec.Threshold != nil {
 				cwEvent.Threshold = *a.spec.Threshold
 			}
-			readings = autoscale.ObserveAlarm(readings, *a.policy, cwEvent, now)
-			states := make([]autoscale.PolicyState, len(policies))
-			for i, p := range policies {
-				states[i] = autoscale.PolicyStateOf(p, readings[p.PolicyName])
+			// Each policy the alarm names runs, one after the other.
+			for _, policy := range a.policies {
+				readings = autoscale.ObserveAlarm(readings, *policy, cwEvent, now)
+				states := make([]autoscale.PolicyState, len(policies))
+				for i, p := range policies {
+					states[i] = autoscale.PolicyStateOf(p, readings[p.PolicyName])
+				}
+				dec := autoscale.Decide(now,
+					autoscale.Capacities{Min: cfg.Min, Max: cfg.Max, Desired: desired, Actual: serving},
+					cfg.Suspended, cool, states,
+					autoscale.AlarmEvent{Policy: policy.PolicyName, Alarm: a.spec.AlarmName, State: a.state, Threshold: cwEvent.Threshold, Datapoints: values})
+				if !dec.Scale {
+					continue
+				}
+				res.Activities = append(res.Activities, Activity{Time: now, From: desired, To: dec.Desired, Policy: dec.Policy, Alarm: dec.Alarm})
+				cool = dec.Cooldowns
+				ready = resize(ready, dec.Desired, now.Add(cfg.Instance.SetupTime))
+				desired = dec.Desired
+				res.PeakInstances = max(res.PeakInstances, desired)
 			}
-			dec := autoscale.Decide(now,
-				autoscale.Capacities{Min: cfg.Min, Max: cfg.Max, Desired: desired, Actual: serving},
-				autoscale.SuspendedState{}, cool, states,
-				autoscale.AlarmEvent{Policy: a.policy.PolicyName, Alarm: a.spec.AlarmName, State: a.state, Threshold: cwEvent.Threshold, Datapoints: values})
-			if !dec.Scale {
-				continue
-			}
-			res.Activities = append(res.Activities, Activity{Time: now, From: desired, To: dec.Desired, Policy: dec.Policy, Alarm: dec.Alarm})
-			cool = dec.Cooldowns
-			ready = resize(ready, dec.Desired, now.Add(cfg.Instance.SetupTime))
-			desired = dec.Desired
-			res.PeakInstances = max(res.PeakInstances, desired)
 		}
 
 		if periodEnd.Sub(start)%time.Minute == 0 {
@@ -219,7 +250,24 @@ func Run(cfg Config) (*Result, error) {
 			res.Minutes = append(res.Minutes, minute)
 		}
 	}
+	for _, a := range alarms {
+		if !a.data {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("alarm %s had no datapoint in the whole simulation, so policy %s never ran: "+
+				"the simulation publishes AWS/SageMaker Invocations, InvocationsPerInstance and ConcurrentRequestsPerModel and "+
+				"/aws/sagemaker/Endpoints CPUUtilization with the dimensions EndpointName=%s and VariantName=%s, while traffic is served",
+				a.spec.AlarmName, a.policyNames(), cfg.Variant.Endpoint, cfg.Variant.Variant))
+		}
+	}
 	return res, nil
+}
+
+// policyNames lists the names of the policies the alarm runs.
+func (a *alarm) policyNames() string {
+	names := make([]string, len(a.policies))
+	for i, p := range a.policies {
+		names[i] = p.PolicyName
+	}
+	return strings.Join(names, ", ")
 }
 
 // resize launches instances that enter service at readyAt, or stops the
@@ -255,14 +303,11 @@ func (cfg *Config) publish(store *metrics.Store, dims []metrics.Dimension, t tim
 		}
 	}
 	// Load of one instance relative to what it serves within the latency
-	// threshold; past 1 requests queue.
+	// threshold. Up to 1 a request takes ModelLatency, the latency the
+	// recommendation measured at that load (no more below it); past 1
+	// requests queue, and latency grows with the overload.
 	rho := traffic / Tick.Seconds() * 60 / float64(serving) / cfg.Instance.MaxInvocations
-	latency := cfg.Instance.ModelLatency.Seconds()
-	if rho < 1 {
-		latency *= math.Min(10, 1/(1-rho*0.9))
-	} else {
-		latency *= 10 * rho
-	}
+	latency := cfg.Instance.ModelLatency.Seconds() * math.Max(1, rho)
 	concurrency := traffic / Tick.Seconds() / float64(serving) * latency // Little's law
 	cpu := math.Min(cfg.Instance.CPUUtilization*rho, cfg.Instance.CPUUtilization/0.9)
 	for range serving {
@@ -303,57 +348,69 @@ func (cfg *Config) alarms(policies []autoscale.ScalingPolicy) ([]*alarm, error) 
 		if p.PolicyARN == "" {
 			p.PolicyARN = fmt.Sprintf("arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:00000000-0000-0000-0000-%012d:resource/sagemaker/%s:policyName/%s", i, resource, p.PolicyName)
 		}
-		switch p.PolicyType {
-		case autoscale.PolicyTargetTracking:
-			tt := p.TargetTrackingScalingPolicyConfiguration
-			if tt == nil {
-				return nil, fmt.Errorf("simulate: policy %s: no TargetTrackingScalingPolicyConfiguration", p.PolicyName)
-			}
-			m, err := autoscale.PolicyMetric(tt, cfg.Variant)
-			if err != nil {
-				return nil, fmt.Errorf("simulate: policy %s: %w", p.PolicyName, err)
-			}
-			p.Alarms = nil
-			for _, high := range []bool{true, false} {
-				if !high && tt.DisableScaleIn != nil && *tt.DisableScaleIn {
-					continue
-				}
-				name := autoscale.AlarmName(resource, high, fmt.Sprintf("simulated-%d", i))
-				spec := autoscale.TargetTrackingAlarm(name, p.PolicyARN, high, tt.TargetValue, m)
-				p.Alarms = append(p.Alarms, autoscale.Alarm{AlarmName: name})
-				out = append(out, &alarm{spec: spec, policy: p, state: cloudwatch.StateInsufficientData, period: spec.DatapointPeriod()})
-			}
-		case autoscale.PolicyStep:
-			if p.StepScalingPolicyConfiguration == nil {
-				return nil, fmt.Errorf("simulate: policy %s: no StepScalingPolicyConfiguration", p.PolicyName)
-			}
-			if err := autoscale.ValidateStepAdjustments(p.StepScalingPolicyConfiguration.AdjustmentType, p.StepScalingPolicyConfiguration.StepAdjustments); err != nil {
-				return nil, fmt.Errorf("simulate: policy %s: %w", p.PolicyName, err)
-			}
-		default:
+		if p.PolicyType != autoscale.PolicyTargetTracking && p.PolicyType != autoscale.PolicyStep {
 			return nil, fmt.Errorf("simulate: policy %s: type %q is not simulated (TargetTrackingScaling or StepScaling)", p.PolicyName, p.PolicyType)
+		}
+		// As PutScalingPolicy would: a policy it refuses would otherwise
+		// decide as something else, or never.
+		if err := autoscale.ValidatePolicy(*p, cfg.Variant); err != nil {
+			return nil, fmt.Errorf("simulate: policy %s: %w", p.PolicyName, err)
+		}
+		if p.PolicyType != autoscale.PolicyTargetTracking {
+			continue // step policies run from cfg.Alarms
+		}
+		tt := p.TargetTrackingScalingPolicyConfiguration
+		m, err := autoscale.PolicyMetric(tt, cfg.Variant)
+		if err != nil {
+			return nil, fmt.Errorf("simulate: policy %s: %w", p.PolicyName, err)
+		}
+		p.Alarms = nil
+		for _, high := range []bool{true, false} {
+			if !high && tt.DisableScaleIn != nil && *tt.DisableScaleIn {
+				continue
+			}
+			name := autoscale.AlarmName(resource, high, fmt.Sprintf("simulated-%d", i))
+			spec := autoscale.TargetTrackingAlarm(name, p.PolicyARN, high, tt.TargetValue, m)
+			p.Alarms = append(p.Alarms, autoscale.Alarm{AlarmName: name})
+			out = append(out, &alarm{spec: spec, policies: []*autoscale.ScalingPolicy{p}, state: cloudwatch.StateInsufficientData, period: spec.DatapointPeriod()})
 		}
 	}
 	for _, spec := range cfg.Alarms {
-		var runs *autoscale.ScalingPolicy
-		for i := range policies {
-			p := &policies[i]
-			if p.PolicyType == autoscale.PolicyStep && (slices.Contains(spec.AlarmActions, p.PolicyARN) || slices.Contains(spec.AlarmActions, p.PolicyName)) {
-				runs = p
+		// AlarmActions name step policies by ARN or, in a file, by name;
+		// each one named runs, in order. Other actions (SNS topics, say)
+		// change nothing here.
+		var runs []*autoscale.ScalingPolicy
+		actions := make([]string, len(spec.AlarmActions))
+		for i, action := range spec.AlarmActions {
+			actions[i] = action
+			for j := range policies {
+				p := &policies[j]
+				if p.PolicyType == autoscale.PolicyStep && (action == p.PolicyARN || action == p.PolicyName) {
+					runs = append(runs, p)
+					actions[i] = p.PolicyARN
+					break
+				}
 			}
 		}
-		if runs == nil {
+		if len(runs) == 0 {
 			return nil, fmt.Errorf("simulate: alarm %s runs none of the step policies (AlarmActions %v)", spec.AlarmName, spec.AlarmActions)
 		}
-		spec.AlarmActions = []string{runs.PolicyARN}
+		spec.AlarmActions = actions
+		// The alarm must be one PutMetricAlarm takes: a missing threshold
+		// or a misspelt operator would otherwise never (or always) fire.
+		if err := cloudwatch.CheckAlarm(&spec, ""); err != nil {
+			return nil, fmt.Errorf("simulate: alarm %s: %w", spec.AlarmName, err)
+		}
 		p := spec.DatapointPeriod()
 		if p < Tick || p%Tick != 0 {
 			return nil, fmt.Errorf("simulate: alarm %s: period %v is not a multiple of %v", spec.AlarmName, p, Tick)
 		}
-		out = append(out, &alarm{spec: spec, policy: runs, state: cloudwatch.StateInsufficientData, period: p})
+		out = append(out, &alarm{spec: spec, policies: runs, state: cloudwatch.StateInsufficientData, period: p})
 	}
 	for _, p := range policies {
-		if p.PolicyType == autoscale.PolicyStep && !slices.ContainsFunc(out, func(a *alarm) bool { return a.policy.PolicyName == p.PolicyName }) {
+		if p.PolicyType == autoscale.PolicyStep && !slices.ContainsFunc(out, func(a *alarm) bool {
+			return slices.ContainsFunc(a.policies, func(q *autoscale.ScalingPolicy) bool { return q.PolicyName == p.PolicyName })
+		}) {
 			return nil, fmt.Errorf("simulate: step policy %s has no alarm: give one whose AlarmActions name it", p.PolicyName)
 		}
 	}

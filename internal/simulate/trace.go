@@ -11,6 +11,11 @@ import (
 	"time"
 )
 
+// MaxPerMinute is the most invocations a minute of a trace may have: a
+// thousand times more than any endpoint serves, and small enough that the
+// simulated metrics stay finite.
+const MaxPerMinute = 1e15
+
 // Trace is traffic over time: invocations per minute, one value a minute
 // from Start.
 type Trace struct {
@@ -35,7 +40,7 @@ func ReadTrace(r io.Reader, start time.Time) (Trace, error) {
 	cr.TrimLeadingSpace = true
 	tr := Trace{Start: start.Truncate(time.Minute)}
 	var first time.Time
-	line := 0
+	records := 0
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -44,23 +49,29 @@ func ReadTrace(r io.Reader, start time.Time) (Trace, error) {
 		if err != nil {
 			return Trace{}, fmt.Errorf("read trace: %w", err)
 		}
-		line++
 		if len(rec) == 0 || len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
+		records++
+		// Errors name the line of the file: comments and blank lines
+		// count, as they do in an editor.
+		line, _ := cr.FieldPos(0)
 		if len(rec) > 2 {
 			return Trace{}, fmt.Errorf("read trace: line %d: want VALUE or TIME,VALUE, got %d fields", line, len(rec))
 		}
 		value := strings.TrimSpace(rec[len(rec)-1])
 		v, err := strconv.ParseFloat(value, 64)
 		if err != nil {
-			if line == 1 {
+			if records == 1 {
 				continue // a header
 			}
 			return Trace{}, fmt.Errorf("read trace: line %d: invocations %q is not a number", line, value)
 		}
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return Trace{}, fmt.Errorf("read trace: line %d: invocations %v must be a finite number >= 0", line, v)
+		}
+		if v > MaxPerMinute {
+			return Trace{}, fmt.Errorf("read trace: line %d: invocations %v are more than the %g a minute a trace may have", line, v, MaxPerMinute)
 		}
 		minute := len(tr.PerMinute)
 		if len(rec) == 2 {
@@ -75,6 +86,9 @@ func ReadTrace(r io.Reader, start time.Time) (Trace, error) {
 				minute = int(ts.Sub(first) / time.Minute)
 			} else {
 				return Trace{}, fmt.Errorf("read trace: line %d: time %q is neither a minute number nor RFC 3339", line, at)
+			}
+			if minute < 0 {
+				return Trace{}, fmt.Errorf("read trace: line %d: minute %d is before the start of the trace", line, minute)
 			}
 			if minute < len(tr.PerMinute) {
 				return Trace{}, fmt.Errorf("read trace: line %d: minute %d comes after minute %d: records must be in order", line, minute, len(tr.PerMinute)-1)

@@ -25,6 +25,11 @@ func TestReadTrace(t *testing.T) {
 		{name: "bad time", in: "yesterday,1\n", err: `time "yesterday" is neither`},
 		{name: "three fields", in: "1,2,3\n", err: "want VALUE or TIME,VALUE, got 3 fields"},
 		{name: "empty", in: "# nothing\n", err: "no invocations"},
+		{name: "header after a comment", in: "# a day\n\nminute,invocations\n0,10\n", want: []float64{10}, wantStart: start.Truncate(time.Minute)},
+		{name: "lines of the file", in: "# a day\n\n100\n  \n200\nmany\n", err: `line 6: invocations "many" is not a number`},
+		{name: "negative minute", in: "-5,1\n", err: "line 1: minute -5 is before the start of the trace"},
+		{name: "time before the first", in: "2026-01-02T03:04:00Z,5\n2026-01-02T03:00:00Z,7\n", err: "line 2: minute -4 is before the start"},
+		{name: "too many", in: "10\n1e300\n", err: "line 2: invocations 1e+300 are more than the 1e+15 a minute"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
