@@ -53,8 +53,13 @@ func Scaling(c StepCurve, req ScalingRequest) (ScalingRecommendation, error) {
 		return ScalingRecommendation{}, errors.New("the recommendation has no measured MaxInvocations to scale on")
 	}
 	if o := req.ScalingPolicyObjective; o != nil {
-		if o.MinInvocationsPerMinute < 0 || o.MaxInvocationsPerMinute < 0 {
-			return ScalingRecommendation{}, invalid("ScalingPolicyObjective", "invocations per minute must not be negative")
+		for _, m := range []struct {
+			name string
+			v    int
+		}{{"MinInvocationsPerMinute", int(o.MinInvocationsPerMinute)}, {"MaxInvocationsPerMinute", int(o.MaxInvocationsPerMinute)}} {
+			if m.v < 0 {
+				return ScalingRecommendation{}, invalid("ScalingPolicyObjective."+m.name, "%d is negative; invocations per minute are at least 0", m.v)
+			}
 		}
 		if o.MaxInvocationsPerMinute > 0 && o.MinInvocationsPerMinute > o.MaxInvocationsPerMinute {
 			return ScalingRecommendation{}, invalid("ScalingPolicyObjective", "MinInvocationsPerMinute %d is above MaxInvocationsPerMinute %d", o.MinInvocationsPerMinute, o.MaxInvocationsPerMinute)

@@ -39,6 +39,8 @@ func TestScaling(t *testing.T) {
 		{"objective", ScalingRequest{ScalingPolicyObjective: &ScalingPolicyObjective{MinInvocationsPerMinute: 4000, MaxInvocationsPerMinute: 30001}}, 3000, 12000, 2, 11, ""},
 		{"bad target", ScalingRequest{TargetCpuUtilizationPerCore: 101}, 0, 0, 0, 0, "between 1 and 100"},
 		{"bad objective", ScalingRequest{ScalingPolicyObjective: &ScalingPolicyObjective{MinInvocationsPerMinute: 10, MaxInvocationsPerMinute: 5}}, 0, 0, 0, 0, "above MaxInvocationsPerMinute"},
+		{"negative objective", ScalingRequest{ScalingPolicyObjective: &ScalingPolicyObjective{MinInvocationsPerMinute: -1, MaxInvocationsPerMinute: 5}}, 0, 0, 0, 0, "ScalingPolicyObjective.MinInvocationsPerMinute: -1 is negative"},
+		{"negative maximum", ScalingRequest{ScalingPolicyObjective: &ScalingPolicyObjective{MaxInvocationsPerMinute: -7}}, 0, 0, 0, 0, "ScalingPolicyObjective.MaxInvocationsPerMinute: -7 is negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
