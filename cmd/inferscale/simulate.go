@@ -70,8 +70,8 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	switch {
 	case *minCap < 0 || *maxCap < 0 || *initial < 0:
 		return fmt.Errorf("%w: --min, --max and --initial must not be negative", errUsage)
-	case setFlags["max"] && *maxCap < 1:
-		return fmt.Errorf("%w: --max must be at least 1", errUsage)
+	case setFlags["max"] && *maxCap < autoscale.MinVariantCapacity || setFlags["min"] && *minCap < autoscale.MinVariantCapacity:
+		return fmt.Errorf("%w: --min and --max must be at least %d: a production variant keeps at least one instance", errUsage, autoscale.MinVariantCapacity)
 	case setFlags["min"] && setFlags["max"] && *minCap > *maxCap:
 		return fmt.Errorf("%w: --min %d is above --max %d", errUsage, *minCap, *maxCap)
 	case *latency < 0 || *setup < 0:

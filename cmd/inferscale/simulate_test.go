@@ -58,7 +58,8 @@ func TestSimulateFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--min", "-1"}, "must not be negative"},
-		{[]string{"--max", "0"}, "--max must be at least 1"},
+		{[]string{"--max", "0"}, "--min and --max must be at least 1"},
+		{[]string{"--min", "0"}, "--min and --max must be at least 1"},
 		{[]string{"--min", "3", "--max", "2"}, "--min 3 is above --max 2"},
 		{[]string{"--setup-time", "-1s"}, "must not be negative"},
 		{[]string{"--max-invocations", "-5"}, "--max-invocations must be positive"},

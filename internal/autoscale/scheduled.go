@@ -137,10 +137,8 @@ func validateScheduled(a ScheduledAction) error {
 	if act == nil || act.MinCapacity == nil && act.MaxCapacity == nil {
 		return invalidf("ScalableTargetAction must specify MinCapacity, MaxCapacity or both.")
 	}
-	for _, c := range []*int32{act.MinCapacity, act.MaxCapacity} {
-		if c != nil && *c < 0 {
-			return invalidf("Capacity cannot be negative (%d).", *c)
-		}
+	if err := checkCapacities(act.MinCapacity, act.MaxCapacity); err != nil {
+		return err
 	}
 	if act.MinCapacity != nil && act.MaxCapacity != nil && *act.MinCapacity > *act.MaxCapacity {
 		return minAboveMax(*act.MinCapacity, *act.MaxCapacity)

@@ -358,6 +358,10 @@ func TestAPIErrors(t *testing.T) {
 			"ValidationException", "MinCapacity and MaxCapacity are required"},
 		{"min above max", func() error { return reg(types.ServiceNamespaceSagemaker, variantID, dim, aws.Int32(3), aws.Int32(2)) },
 			"ValidationException", "cannot be greater than maximum capacity"},
+		{"minimum of 0", func() error { return reg(types.ServiceNamespaceSagemaker, variantID, dim, aws.Int32(0), aws.Int32(2)) },
+			"ValidationException", "MinCapacity 0 is below 1: a SageMaker production variant (sagemaker:variant:DesiredInstanceCount) keeps at least 1 instance"},
+		{"maximum of 0", func() error { return reg(types.ServiceNamespaceSagemaker, variantID, dim, nil, aws.Int32(0)) },
+			"ValidationException", "MaxCapacity 0 is below 1"},
 		{"model validation", func() error { return reg(types.ServiceNamespaceSagemaker, "", dim, aws.Int32(1), aws.Int32(2)) },
 			"ValidationException", "resourceId"},
 		{"policy without target", func() error { _, err := e.client.PutScalingPolicy(e.ctx, invocationsPolicy("p")); return err },
@@ -448,6 +452,7 @@ func TestAPIErrors(t *testing.T) {
 		{"bad time zone", sched("cron(0 9 * * ? *)", "Mars/Base", okAction), "ValidationException", "not a valid IANA time zone"},
 		{"the server's time zone", sched("cron(0 9 * * ? *)", "Local", okAction), "ValidationException", "not a valid IANA time zone"},
 		{"no action", sched("rate(1 hour)", "", nil), "ValidationException", "ScalableTargetAction"},
+		{"action minimum of 0", sched("rate(1 hour)", "", &types.ScalableTargetAction{MinCapacity: aws.Int32(0)}), "ValidationException", "MinCapacity 0 is below 1"},
 		{"action min above max", sched("rate(1 hour)", "", &types.ScalableTargetAction{MinCapacity: aws.Int32(3), MaxCapacity: aws.Int32(1)}),
 			"ValidationException", "cannot be greater"},
 	}
@@ -631,7 +636,7 @@ func TestRegisterClampsCapacity(t *testing.T) {
 	// Lowering the maximum below the capacity scales in.
 	if _, err := e.client.RegisterScalableTarget(e.ctx, &aas.RegisterScalableTargetInput{ServiceNamespace: types.ServiceNamespaceSagemaker,
 		ResourceId: aws.String(variantID), ScalableDimension: types.ScalableDimensionSageMakerVariantDesiredInstanceCount,
-		MinCapacity: aws.Int32(0), MaxCapacity: aws.Int32(1)}); err != nil {
+		MinCapacity: aws.Int32(1), MaxCapacity: aws.Int32(1)}); err != nil {
 		t.Fatal(err)
 	}
 	acts = waitActivities(t, e, func(as []types.ScalingActivity) bool {

@@ -82,6 +82,30 @@ func toStoreTags(tags map[string]string) []store.Tag {
 	return out
 }
 
+// MinVariantCapacity is the least capacity of a production variant: as
+// SageMaker's documentation of RegisterScalableTarget says, its minimum
+// and maximum are at least 1 (scaling to zero is for inference
+// components, which this server does not have).
+const MinVariantCapacity = 1
+
+// checkCapacities checks the bounds a request gives (nil: not given).
+func checkCapacities(min, max *int32) error {
+	for _, c := range []struct {
+		name string
+		v    *int32
+	}{{"MinCapacity", min}, {"MaxCapacity", max}} {
+		switch {
+		case c.v == nil:
+		case *c.v < 0:
+			return api.Errorf(api.KindInvalid, "Capacity cannot be negative (%d).", *c.v)
+		case *c.v < MinVariantCapacity:
+			return api.Errorf(api.KindInvalid, "%s %d is below %d: a SageMaker production variant (%s) keeps at least %d instance; scaling to zero is for inference components.",
+				c.name, *c.v, MinVariantCapacity, Dimension, MinVariantCapacity)
+		}
+	}
+	return nil
+}
+
 // registerScalableTarget registers or updates a target. The controller then
 // brings the capacity within the new bounds.
 func (s *Service) registerScalableTarget(ctx context.Context, req *api.Request, in *registerTargetInput) (*registerTargetOutput, error) {
@@ -89,10 +113,8 @@ func (s *Service) registerScalableTarget(ctx context.Context, req *api.Request, 
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []*int32{in.MinCapacity, in.MaxCapacity} {
-		if c != nil && *c < 0 {
-			return nil, api.Errorf(api.KindInvalid, "Capacity cannot be negative (%d).", *c)
-		}
+	if err := checkCapacities(in.MinCapacity, in.MaxCapacity); err != nil {
+		return nil, err
 	}
 	if err := checkTags(in.Tags); err != nil {
 		return nil, err
