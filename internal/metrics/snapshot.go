@@ -193,7 +193,8 @@ func restoreBuckets(sb []snapBucket, res int64) ([]bucket, error) {
 }
 
 // Save writes a snapshot to path atomically: to a temporary file in the same
-// directory, synced, then renamed over path.
+// directory, synced, then renamed over path, and the directory synced so
+// that the rename itself survives a power loss.
 func (s *Store) Save(path string) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
@@ -215,10 +216,26 @@ func (s *Store) Save(path string) error {
 	if err == nil {
 		err = os.Rename(f.Name(), path)
 	}
+	if err == nil {
+		err = syncDir(dir)
+	}
 	if err != nil {
 		return fmt.Errorf("save metrics to %s: %w", path, err)
 	}
 	return nil
+}
+
+// syncDir flushes a directory's entries (a rename in it) to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Load restores the store from a file written by Save. A missing file is
