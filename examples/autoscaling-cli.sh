@@ -108,7 +108,7 @@ for policy in invocations cpu; do
 	[ "$policy" = cpu ] && args=(--policy config-cpu.json --min 1 --max 8)
 	echo "-- $policy"
 	"$work/inferscale" simulate --endpoint-url "$url" --trace day.csv --resource-id endpoint/my-endpoint/variant/my-variant "${args[@]}" \
-		--max-invocations 600 --cpu-utilization 90 --setup-time 60s --plot "$work/$policy.svg" | sed -n 1,2p # sed reads on: no SIGPIPE
+		--max-invocations 600 --cpu-utilization 90 --setup-time 60s --cost-per-hour 0.115 --plot "$work/$policy.svg" | sed -n 1,2p # sed reads on: no SIGPIPE
 done
 
 echo "OK: the documented autoscaling commands ran against inferscale serve"

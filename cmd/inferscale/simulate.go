@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -55,6 +56,7 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	latency := fs.Duration("model-latency", 0, "model latency at that load (default 10ms without --job)")
 	cpu := fs.Float64("cpu-utilization", 0, "CPU utilization at that load, percent (default 80 without --job)")
 	setup := fs.Duration("setup-time", 0, "time from launch to serving (default: the job's ModelSetupTime, else 60s)")
+	price := fs.Float64("cost-per-hour", 0, "price of one instance for an hour, for the cost of the instance-hours (default: the job's CostPerHour per instance)")
 	plot := fs.String("plot", "", "write an SVG plot of traffic and capacity to `FILE`")
 	start := fs.String("start", "", "start time of a trace without timestamps, RFC 3339 (default: today 00:00 UTC)")
 	if err := parseFlags(fs, args); err != nil {
@@ -78,6 +80,8 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 		return fmt.Errorf("%w: --model-latency and --setup-time must not be negative", errUsage)
 	case *cpu < 0:
 		return fmt.Errorf("%w: --cpu-utilization must not be negative", errUsage)
+	case !(*price >= 0) || math.IsInf(*price, 0):
+		return fmt.Errorf("%w: --cost-per-hour must be a price, 0 or more", errUsage)
 	case setFlags["max-invocations"] && !(*maxInv > 0):
 		return fmt.Errorf("%w: --max-invocations must be positive", errUsage)
 	case *trace == "":
@@ -162,6 +166,9 @@ func runSimulate(ctx context.Context, cio cmdIO, args []string) error {
 	}
 	if setFlags["setup-time"] {
 		cfg.Instance.SetupTime = *setup
+	}
+	if setFlags["cost-per-hour"] {
+		cfg.Instance.CostPerHour = *price
 	}
 	if setFlags["min"] {
 		cfg.Min = *minCap
@@ -340,6 +347,9 @@ func loadRecommendation(ctx context.Context, c *apiClient, job, id string, inst 
 	}
 	if m.ModelSetupTime != nil {
 		inst.SetupTime = time.Duration(*m.ModelSetupTime) * time.Second
+	}
+	if m.CostPerHour != nil {
+		inst.CostPerHour = *m.CostPerHour / float64(max(r.EndpointConfiguration.InitialInstanceCount, 1))
 	}
 	return nil
 }

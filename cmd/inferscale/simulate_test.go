@@ -63,6 +63,8 @@ func TestSimulateFlags(t *testing.T) {
 		{[]string{"--min", "3", "--max", "2"}, "--min 3 is above --max 2"},
 		{[]string{"--setup-time", "-1s"}, "must not be negative"},
 		{[]string{"--max-invocations", "-5"}, "--max-invocations must be positive"},
+		{[]string{"--cost-per-hour", "-0.1"}, "--cost-per-hour must be a price"},
+		{[]string{"--cost-per-hour", "NaN"}, "--cost-per-hour must be a price"},
 		// Files that do not do are usage errors too, as recommend's
 		// request files are.
 		{[]string{"--trace", filepath.Join(dir, "missing.csv")}, "open trace"},

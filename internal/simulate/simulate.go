@@ -40,6 +40,9 @@ type Instance struct {
 	CPUUtilization float64
 	// SetupTime is the time from launch to serving.
 	SetupTime time.Duration
+	// CostPerHour is the price of one instance for an hour (the
+	// recommendation's CostPerHour over its instance count); 0: unknown.
+	CostPerHour float64
 }
 
 // Config is one simulation.
@@ -93,6 +96,9 @@ type Result struct {
 	// InstanceHours are the hours of instances launched (setting up or in
 	// service), what a bill counts.
 	InstanceHours float64
+	// Cost is what those hours cost at Instance.CostPerHour; 0 when the
+	// price is unknown.
+	Cost float64 `json:",omitempty"`
 	// MinutesOverThreshold counts the minutes with OverThreshold.
 	MinutesOverThreshold int
 	// PeakInstances is the highest desired capacity.
@@ -109,8 +115,12 @@ func (r *Result) Duration() time.Duration { return time.Duration(len(r.Minutes))
 
 // Summary is a one-line account of the result.
 func (r *Result) Summary() string {
-	return fmt.Sprintf("%.1f instance-hours, %d of %d minutes over the latency threshold, %d scaling activities, peak %d instances",
-		r.InstanceHours, r.MinutesOverThreshold, len(r.Minutes), len(r.Activities), r.PeakInstances)
+	cost := ""
+	if r.Cost > 0 {
+		cost = fmt.Sprintf(" ($%.2f)", r.Cost)
+	}
+	return fmt.Sprintf("%.1f instance-hours%s, %d of %d minutes over the latency threshold, %d scaling activities, peak %d instances",
+		r.InstanceHours, cost, r.MinutesOverThreshold, len(r.Minutes), len(r.Activities), r.PeakInstances)
 }
 
 // alarm is an alarm of the simulated target and the policies it runs, in
@@ -258,6 +268,7 @@ func Run(cfg Config) (*Result, error) {
 				a.spec.AlarmName, a.policyNames(), cfg.Variant.Endpoint, cfg.Variant.Variant))
 		}
 	}
+	res.Cost = res.InstanceHours * cfg.Instance.CostPerHour
 	return res, nil
 }
 

@@ -47,7 +47,7 @@ func TestTargetTracking(t *testing.T) {
 	}
 	cfg := Config{
 		Trace: stepTrace(1000, 240), Variant: autoscale.Variant{Endpoint: "e", Variant: "v"},
-		Instance: Instance{MaxInvocations: 1200, ModelLatency: 10 * time.Millisecond, CPUUtilization: 80, SetupTime: time.Minute},
+		Instance: Instance{MaxInvocations: 1200, ModelLatency: 10 * time.Millisecond, CPUUtilization: 80, SetupTime: time.Minute, CostPerHour: 0.25},
 		Min:      1, Max: 8, Initial: 1,
 		Policies: []autoscale.ScalingPolicy{{PolicyName: "p", PolicyType: autoscale.PolicyTargetTracking, TargetTrackingScalingPolicyConfiguration: tt}},
 	}
@@ -84,6 +84,9 @@ func TestTargetTracking(t *testing.T) {
 	wantHours := (1*3.05 + 2*30 + 6*72 + 2*(240-105.05)) / 60
 	if math.Abs(res.InstanceHours-wantHours) > 0.02 {
 		t.Errorf("%.3f instance-hours, want %.3f", res.InstanceHours, wantHours)
+	}
+	if res.Cost != res.InstanceHours*0.25 || !strings.Contains(res.Summary(), fmt.Sprintf("instance-hours ($%.2f)", res.Cost)) {
+		t.Errorf("cost %v of %v instance-hours at $0.25: %s", res.Cost, res.InstanceHours, res.Summary())
 	}
 	var buf bytes.Buffer
 	if err := WriteSVG(&buf, "test <plot>", res); err != nil {
