@@ -706,7 +706,8 @@ func TestJobErrors(t *testing.T) {
 
 // TestJobValidationMessage checks that every problem of a refused job is
 // named on one line, "; " between them, also those of one member's parts
-// (a TrafficPattern's Stairs, each of its Phases).
+// (a TrafficPattern's Stairs, each of its Phases), and that an environment
+// variable is given its values once.
 func TestJobValidationMessage(t *testing.T) {
 	t.Parallel()
 	e := newJobEnv(t, 1)
@@ -738,6 +739,17 @@ func TestJobValidationMessage(t *testing.T) {
 			"InputConfig.TrafficPattern.Phases[0].InitialNumberOfUsers: must be at least 1, got 0; " +
 				"InputConfig.TrafficPattern.Phases[0].DurationInSeconds: must be at least 1, got 0; " +
 				"StoppingConditions.MaxInvocations: must be positive, got -1"},
+		{"one variable in two ranges", &sagemaker.CreateInferenceRecommendationsJobInput{
+			JobName: aws.String("refused"), JobType: types.RecommendationJobTypeDefault, RoleArn: aws.String(jobRole),
+			InputConfig: &types.RecommendationJobInputConfig{ModelName: aws.String("sample"), EndpointConfigurations: []types.EndpointInputConfiguration{
+				{InstanceType: c8g, EnvironmentParameterRanges: &types.EnvironmentParameterRanges{CategoricalParameterRanges: []types.CategoricalParameter{
+					{Name: aws.String("SAGEMAKER_MODEL_SERVER_WORKERS"), Value: []string{"1"}},
+					{Name: aws.String("OMP_NUM_THREADS"), Value: []string{"1", "2", "1"}},
+					{Name: aws.String("SAGEMAKER_MODEL_SERVER_WORKERS"), Value: []string{"2"}},
+				}}}}}},
+			`InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges.CategoricalParameterRanges[1].Value: lists "1" twice; ` +
+				`InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges.CategoricalParameterRanges[2].Name: ` +
+				`"SAGEMAKER_MODEL_SERVER_WORKERS" is also CategoricalParameterRanges[0]: list all its values in one range`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.sm.CreateInferenceRecommendationsJob(e.ctx, tt.in)
