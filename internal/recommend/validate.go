@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -54,13 +55,26 @@ func (in *JobInput) Validate() error {
 			add(invalid(f+".ServerlessConfig", "serverless endpoints are not supported; name an InstanceType"))
 		}
 		if r := ec.EnvironmentParameterRanges; r != nil {
+			// A variable in two ranges would get two values in one
+			// combination; a value listed twice, the same benchmark twice.
+			first := map[string]int{}
 			for j, p := range r.CategoricalParameterRanges {
 				pf := fmt.Sprintf("%s.EnvironmentParameterRanges.CategoricalParameterRanges[%d]", f, j)
 				if p.Name == "" || strings.ContainsAny(p.Name, "=\x00") {
 					add(invalid(pf+".Name", "%q must be a non-empty environment variable name without '='", p.Name))
+				} else if k, ok := first[p.Name]; ok {
+					add(invalid(pf+".Name", "%q is also CategoricalParameterRanges[%d]: list all its values in one range", p.Name, k))
+				} else {
+					first[p.Name] = j
 				}
 				if len(p.Value) == 0 {
 					add(invalid(pf+".Value", "must list at least one value"))
+				}
+				for k, v := range p.Value {
+					if slices.Contains(p.Value[:k], v) {
+						add(invalid(pf+".Value", "lists %q twice", v))
+						break
+					}
 				}
 			}
 		}

@@ -46,6 +46,14 @@ func TestValidate(t *testing.T) {
 		{"empty env values", func(j *JobInput) {
 			j.InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges = &EnvironmentParameterRanges{CategoricalParameterRanges: []CategoricalParameter{{Name: "A=B"}}}
 		}, []string{"CategoricalParameterRanges[0].Name", "CategoricalParameterRanges[0].Value"}},
+		{"one variable in two ranges", func(j *JobInput) {
+			j.InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges = &EnvironmentParameterRanges{CategoricalParameterRanges: []CategoricalParameter{
+				{Name: "A", Value: []string{"1"}}, {Name: "A", Value: []string{"2"}}}}
+		}, []string{`CategoricalParameterRanges[1].Name: "A" is also CategoricalParameterRanges[0]`}},
+		{"a value twice", func(j *JobInput) {
+			j.InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges = &EnvironmentParameterRanges{CategoricalParameterRanges: []CategoricalParameter{
+				{Name: "A", Value: []string{"1", "1"}}}}
+		}, []string{`CategoricalParameterRanges[0].Value: lists "1" twice`}},
 		{"two errors", func(j *JobInput) { j.JobName = ""; j.JobType = "" }, []string{"JobName", "JobType"}},
 	}
 	for _, tt := range tests {

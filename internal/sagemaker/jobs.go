@@ -149,22 +149,37 @@ func (s *Service) jobOps() []*api.Operation {
 	}
 }
 
-// validation turns the recommend package's errors (ValidationError, joined)
-// into one ValidationException naming each field.
+// validation turns the recommend package's errors (ValidationError, joined,
+// also within a join) into one ValidationException naming each field, on
+// one line.
 func validation(err error) error {
 	var ae *api.Error
 	if errors.As(err, &ae) {
 		return err
 	}
-	var msgs []string
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range j.Unwrap() {
-			msgs = append(msgs, e.Error())
-		}
-	} else {
-		msgs = append(msgs, err.Error())
+	return &api.Error{Kind: api.KindInvalid, Message: strings.Join(joinedMessages(err, nil), "; "), Err: err}
+}
+
+// joinedMessages appends the messages of the errors err joins (as
+// errors.Join does: its message is theirs, one a line), depth first, or
+// err's own message when it joins none.
+func joinedMessages(err error, msgs []string) []string {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return append(msgs, err.Error())
 	}
-	return &api.Error{Kind: api.KindInvalid, Message: strings.Join(msgs, "; "), Err: err}
+	errs := j.Unwrap()
+	own := make([]string, len(errs))
+	for i, e := range errs {
+		own[i] = e.Error()
+	}
+	if strings.Join(own, "\n") != err.Error() { // a wrapper with words of its own
+		return append(msgs, err.Error())
+	}
+	for _, e := range errs {
+		msgs = joinedMessages(e, msgs)
+	}
+	return msgs
 }
 
 func (s *Service) createJob(ctx context.Context, req *api.Request, in *recommend.JobInput) (*createJobOutput, error) {

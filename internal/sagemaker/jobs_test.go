@@ -703,3 +703,60 @@ func TestJobErrors(t *testing.T) {
 	e.waitStatus("unfinished", 20*time.Second, types.RecommendationJobStatusStopped)
 	waitNoProcs(t, "job-errors", 10*time.Second)
 }
+
+// TestJobValidationMessage checks that every problem of a refused job is
+// named on one line, "; " between them, also those of one member's parts
+// (a TrafficPattern's Stairs, each of its Phases), and that an environment
+// variable is given its values once.
+func TestJobValidationMessage(t *testing.T) {
+	t.Parallel()
+	e := newJobEnv(t, 1)
+	_, err := e.sm.CreateModel(e.ctx, &sagemaker.CreateModelInput{
+		ModelName: aws.String("sample"), PrimaryContainer: &types.ContainerDefinition{Image: aws.String(sm.SampleModelImage)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	advanced := func(tp *types.TrafficPattern) *sagemaker.CreateInferenceRecommendationsJobInput {
+		return &sagemaker.CreateInferenceRecommendationsJobInput{
+			JobName: aws.String("refused"), JobType: types.RecommendationJobTypeAdvanced, RoleArn: aws.String(jobRole),
+			InputConfig: &types.RecommendationJobInputConfig{ModelName: aws.String("sample"), TrafficPattern: tp,
+				EndpointConfigurations: []types.EndpointInputConfiguration{{InstanceType: c8g}}},
+			StoppingConditions: &types.RecommendationJobStoppingConditions{MaxInvocations: aws.Int32(-1)},
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		in   *sagemaker.CreateInferenceRecommendationsJobInput
+		want string
+	}{
+		{"stairs", advanced(&types.TrafficPattern{TrafficType: types.TrafficTypeStairs, Stairs: &types.Stairs{}}),
+			"InputConfig.TrafficPattern.Stairs.DurationInSeconds: must be at least 1, got 0; " +
+				"InputConfig.TrafficPattern.Stairs.NumberOfSteps: must be at least 1, got 0; " +
+				"InputConfig.TrafficPattern.Stairs.UsersPerStep: must be between 1 and 3, got 0; " +
+				"StoppingConditions.MaxInvocations: must be positive, got -1"},
+		{"phases", advanced(&types.TrafficPattern{TrafficType: types.TrafficTypePhases, Phases: []types.Phase{{}}}),
+			"InputConfig.TrafficPattern.Phases[0].InitialNumberOfUsers: must be at least 1, got 0; " +
+				"InputConfig.TrafficPattern.Phases[0].DurationInSeconds: must be at least 1, got 0; " +
+				"StoppingConditions.MaxInvocations: must be positive, got -1"},
+		{"one variable in two ranges", &sagemaker.CreateInferenceRecommendationsJobInput{
+			JobName: aws.String("refused"), JobType: types.RecommendationJobTypeDefault, RoleArn: aws.String(jobRole),
+			InputConfig: &types.RecommendationJobInputConfig{ModelName: aws.String("sample"), EndpointConfigurations: []types.EndpointInputConfiguration{
+				{InstanceType: c8g, EnvironmentParameterRanges: &types.EnvironmentParameterRanges{CategoricalParameterRanges: []types.CategoricalParameter{
+					{Name: aws.String("SAGEMAKER_MODEL_SERVER_WORKERS"), Value: []string{"1"}},
+					{Name: aws.String("OMP_NUM_THREADS"), Value: []string{"1", "2", "1"}},
+					{Name: aws.String("SAGEMAKER_MODEL_SERVER_WORKERS"), Value: []string{"2"}},
+				}}}}}},
+			`InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges.CategoricalParameterRanges[1].Value: lists "1" twice; ` +
+				`InputConfig.EndpointConfigurations[0].EnvironmentParameterRanges.CategoricalParameterRanges[2].Name: ` +
+				`"SAGEMAKER_MODEL_SERVER_WORKERS" is also CategoricalParameterRanges[0]: list all its values in one range`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.sm.CreateInferenceRecommendationsJob(e.ctx, tt.in)
+			var ae smithy.APIError
+			if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || ae.ErrorMessage() != tt.want {
+				t.Errorf("error %v,\nwant ValidationException: %s", err, tt.want)
+			}
+		})
+	}
+}
