@@ -8,6 +8,7 @@ import (
 	"math"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
@@ -289,10 +290,27 @@ func jobOutcome(parent, job context.Context, steps []StepResult) (string, string
 	for _, r := range reasons {
 		msg += "; " + r
 	}
-	if len(msg) > 1024 { // FailureReason's limit in the API
-		msg = msg[:1021] + "..."
+	return StatusFailed, FailureReason(msg)
+}
+
+// MaxFailureReason is the most characters a job's FailureReason has (the
+// API model's limit).
+const MaxFailureReason = 1024
+
+// FailureReason is msg cut to MaxFailureReason characters, ending in
+// "..." when cut, and never inside a character.
+func FailureReason(msg string) string {
+	if utf8.RuneCountInString(msg) <= MaxFailureReason {
+		return msg
 	}
-	return StatusFailed, msg
+	n := 0
+	for i := range msg {
+		if n == MaxFailureReason-3 {
+			return msg[:i] + "..."
+		}
+		n++
+	}
+	return msg
 }
 
 func (r *Runner) notRun(p StepPlan, ctx context.Context) StepResult {

@@ -3,6 +3,7 @@ package recommend
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestValidate(t *testing.T) {
@@ -70,5 +71,19 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFailureReason: a reason over the API's limit is cut to it, in
+// characters, never inside one.
+func TestFailureReason(t *testing.T) {
+	short := strings.Repeat("é", MaxFailureReason)
+	if got := FailureReason(short); got != short {
+		t.Errorf("a reason at the limit was changed")
+	}
+	long := strings.Repeat("x", MaxFailureReason-4) + strings.Repeat("é", 10)
+	got := FailureReason(long)
+	if n := utf8.RuneCountInString(got); n != MaxFailureReason || !utf8.ValidString(got) || !strings.HasSuffix(got, "é...") {
+		t.Errorf("cut to %d characters (valid UTF-8: %v), ending %q", n, utf8.ValidString(got), got[len(got)-8:])
 	}
 }

@@ -379,9 +379,7 @@ func (s *Service) endJob(ctx, jobCtx context.Context, rt *jobRuntime, key store.
 	if stopped {
 		status, reason = recommend.StatusStopped, ""
 	}
-	if len(reason) > 1024 { // FailureReason's limit
-		reason = reason[:1021] + "..."
-	}
+	reason = recommend.FailureReason(reason)
 	t := rt.stamp()
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
