@@ -391,3 +391,66 @@ func TestModelPackages(t *testing.T) {
 		}
 	})
 }
+
+// TestModelPackageClientToken: CreateModelPackage's ClientToken is an
+// idempotency token (the SDKs fill it in), so a request sent again with the
+// same token, as a retry after a lost response is, creates nothing more and
+// answers the ARN of the package the first one created.
+func TestModelPackageClientToken(t *testing.T) {
+	e := newEnv(t, nil)
+	createPackageGroup(t, e, "Idem")
+	for range 2 {
+		in := versionInput("Idem")
+		in.ClientToken = aws.String("retry-version")
+		out, err := e.sm.CreateModelPackage(e.ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := arn("model-package", "Idem/1"); aws.ToString(out.ModelPackageArn) != want {
+			t.Errorf("ModelPackageArn = %s, want %s", aws.ToString(out.ModelPackageArn), want)
+		}
+		e.clock.Advance(time.Second)
+	}
+	// Another token is another version.
+	out, err := e.sm.CreateModelPackage(e.ctx, versionInput("Idem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := arn("model-package", "Idem/2"); aws.ToString(out.ModelPackageArn) != want {
+		t.Errorf("ModelPackageArn = %s, want %s", aws.ToString(out.ModelPackageArn), want)
+	}
+	l, err := e.sm.ListModelPackages(e.ctx, &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String("Idem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []int32
+	for _, s := range l.ModelPackageSummaryList {
+		versions = append(versions, aws.ToInt32(s.ModelPackageVersion))
+	}
+	if !slices.Equal(versions, []int32{1, 2}) {
+		t.Errorf("versions = %v, want [1 2]", versions)
+	}
+	// The token is not part of the description (CheckOutput would refuse it).
+	if _, err := e.sm.DescribeModelPackage(e.ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String("Idem/1")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// An unversioned package: the retry answers its ARN, not "already exists";
+	// another token for the same name still does.
+	solo := func(token string) (*sagemaker.CreateModelPackageOutput, error) {
+		return e.sm.CreateModelPackage(e.ctx, &sagemaker.CreateModelPackageInput{
+			ModelPackageName: aws.String("Solo"), InferenceSpecification: inferenceSpec(), ClientToken: aws.String(token),
+		})
+	}
+	for range 2 {
+		out, err := solo("retry-solo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := arn("model-package", "Solo"); aws.ToString(out.ModelPackageArn) != want {
+			t.Errorf("ModelPackageArn = %s, want %s", aws.ToString(out.ModelPackageArn), want)
+		}
+	}
+	_, err = solo("another")
+	wantErr(t, err, "ValidationException", "Model Package already exists: "+arn("model-package", "Solo"))
+}
