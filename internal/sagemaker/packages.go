@@ -183,6 +183,21 @@ type storedPackage struct {
 // maxAdditionalSpecs is the model's limit on AdditionalInferenceSpecifications.
 const maxAdditionalSpecs = 15
 
+// checkAdditionalSpecNames refuses a name given to more than one of a
+// package's additional inference specifications (specs, the package's
+// whole list), which SageMaker documents as unique within a package;
+// member is the request member that brought the specifications.
+func checkAdditionalSpecNames(member string, specs []AdditionalInferenceSpecification) error {
+	seen := make(map[string]bool, len(specs))
+	for _, s := range specs {
+		if seen[s.Name] {
+			return api.Errorf(api.KindInvalid, "%s: the name %s is given to more than one additional inference specification; names must be unique within a model package.", member, s.Name)
+		}
+		seen[s.Name] = true
+	}
+	return nil
+}
+
 func (s *Service) createPackage(ctx context.Context, req *api.Request, in *createPackageInput) (*packageARNOutput, error) {
 	sc := scopeOf(req)
 	switch {
@@ -190,6 +205,9 @@ func (s *Service) createPackage(ctx context.Context, req *api.Request, in *creat
 		return nil, api.Errorf(api.KindInvalid, "Both ModelPackageName and ModelPackageGroupName are provided in the input. Cannot determine which one to use.")
 	case in.ModelPackageName == "" && in.ModelPackageGroupName == "":
 		return nil, api.Errorf(api.KindInvalid, "Missing ARN.")
+	}
+	if err := checkAdditionalSpecNames("AdditionalInferenceSpecifications", in.AdditionalInferenceSpecifications); err != nil {
+		return nil, err
 	}
 	t := now(req)
 	// ClientToken makes the request idempotent (the SDKs fill it in): sent
@@ -335,6 +353,9 @@ func (s *Service) updatePackage(ctx context.Context, req *api.Request, in *updat
 			delete(p.CustomerMetadataProperties, k)
 		}
 		p.AdditionalInferenceSpecifications = append(p.AdditionalInferenceSpecifications, in.AdditionalInferenceSpecificationsToAdd...)
+		if err := checkAdditionalSpecNames("AdditionalInferenceSpecificationsToAdd", p.AdditionalInferenceSpecifications); err != nil {
+			return err
+		}
 		p.LastModifiedTime = awstime.At(t)
 		return nil
 	})

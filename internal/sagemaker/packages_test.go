@@ -454,3 +454,54 @@ func TestModelPackageClientToken(t *testing.T) {
 	_, err = solo("another")
 	wantErr(t, err, "ValidationException", "Model Package already exists: "+arn("model-package", "Solo"))
 }
+
+// TestAdditionalInferenceSpecificationNames: as SageMaker documents
+// AdditionalInferenceSpecificationDefinition.Name, a name is unique among a
+// package's additional specifications; CreateModelPackage and
+// UpdateModelPackage refuse a repeated one, and a refused update changes
+// nothing.
+func TestAdditionalInferenceSpecificationNames(t *testing.T) {
+	e := newEnv(t, nil)
+	createPackageGroup(t, e, "Neo")
+	spec := func(name string) types.AdditionalInferenceSpecificationDefinition {
+		return types.AdditionalInferenceSpecificationDefinition{Name: aws.String(name),
+			Containers: []types.ModelPackageContainerDefinition{{Image: aws.String("bert-" + name + ":1")}}}
+	}
+	in := versionInput("Neo")
+	in.AdditionalInferenceSpecifications = []types.AdditionalInferenceSpecificationDefinition{spec("gpu"), spec("inf2"), spec("gpu")}
+	_, err := e.sm.CreateModelPackage(e.ctx, in)
+	wantErr(t, err, "ValidationException", "AdditionalInferenceSpecifications: the name gpu is given to more than one additional inference specification; names must be unique within a model package.")
+
+	in.AdditionalInferenceSpecifications = in.AdditionalInferenceSpecifications[:2]
+	in.ClientToken = nil // the SDK filled in the refused request's
+	out, err := e.sm.CreateModelPackage(e.ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := arn("model-package", "Neo/1"); aws.ToString(out.ModelPackageArn) != want {
+		t.Errorf("ModelPackageArn = %s, want %s (the refused request numbers no version)", aws.ToString(out.ModelPackageArn), want)
+	}
+	for _, add := range [][]types.AdditionalInferenceSpecificationDefinition{{spec("inf2")}, {spec("cpu"), spec("cpu")}} {
+		_, err = e.sm.UpdateModelPackage(e.ctx, &sagemaker.UpdateModelPackageInput{
+			ModelPackageArn: out.ModelPackageArn, ModelApprovalStatus: types.ModelApprovalStatusApproved, AdditionalInferenceSpecificationsToAdd: add,
+		})
+		wantErr(t, err, "ValidationException", "AdditionalInferenceSpecificationsToAdd: the name "+aws.ToString(add[0].Name)+
+			" is given to more than one additional inference specification; names must be unique within a model package.")
+	}
+	d, err := e.sm.DescribeModelPackage(e.ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: out.ModelPackageArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range d.AdditionalInferenceSpecifications {
+		names = append(names, aws.ToString(s.Name))
+	}
+	if !slices.Equal(names, []string{"gpu", "inf2"}) || d.ModelApprovalStatus != types.ModelApprovalStatusPendingManualApproval || d.LastModifiedTime != nil {
+		t.Errorf("after refused updates: names %v, status %s, LastModifiedTime %v", names, d.ModelApprovalStatus, d.LastModifiedTime)
+	}
+	if _, err := e.sm.UpdateModelPackage(e.ctx, &sagemaker.UpdateModelPackageInput{
+		ModelPackageArn: out.ModelPackageArn, AdditionalInferenceSpecificationsToAdd: []types.AdditionalInferenceSpecificationDefinition{spec("cpu")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
