@@ -172,8 +172,31 @@ type updatePackageInput struct {
 	ClientToken                            string                             `json:"ClientToken,omitempty"`
 }
 
+// storedPackage is a package's stored document: its description and the
+// ClientToken of the CreateModelPackage request that created it, which
+// DescribeModelPackage does not show (decoding into ModelPackage drops it).
+type storedPackage struct {
+	ModelPackage
+	ClientToken string `json:"ClientToken,omitempty"`
+}
+
 // maxAdditionalSpecs is the model's limit on AdditionalInferenceSpecifications.
 const maxAdditionalSpecs = 15
+
+// checkAdditionalSpecNames refuses a name given to more than one of a
+// package's additional inference specifications (specs, the package's
+// whole list), which SageMaker documents as unique within a package;
+// member is the request member that brought the specifications.
+func checkAdditionalSpecNames(member string, specs []AdditionalInferenceSpecification) error {
+	seen := make(map[string]bool, len(specs))
+	for _, s := range specs {
+		if seen[s.Name] {
+			return api.Errorf(api.KindInvalid, "%s: the name %s is given to more than one additional inference specification; names must be unique within a model package.", member, s.Name)
+		}
+		seen[s.Name] = true
+	}
+	return nil
+}
 
 func (s *Service) createPackage(ctx context.Context, req *api.Request, in *createPackageInput) (*packageARNOutput, error) {
 	sc := scopeOf(req)
@@ -183,8 +206,14 @@ func (s *Service) createPackage(ctx context.Context, req *api.Request, in *creat
 	case in.ModelPackageName == "" && in.ModelPackageGroupName == "":
 		return nil, api.Errorf(api.KindInvalid, "Missing ARN.")
 	}
+	if err := checkAdditionalSpecNames("AdditionalInferenceSpecifications", in.AdditionalInferenceSpecifications); err != nil {
+		return nil, err
+	}
 	t := now(req)
-	p := ModelPackage{
+	// ClientToken makes the request idempotent (the SDKs fill it in): sent
+	// again with the same token, as a retry after a lost response is, it
+	// answers the ARN of the package the first one created.
+	p := storedPackage{ClientToken: in.ClientToken, ModelPackage: ModelPackage{
 		ModelPackageSpec:   in.ModelPackageSpec,
 		CreationTime:       awstime.Timestamp{Time: t},
 		ModelPackageStatus: "Completed",
@@ -192,11 +221,17 @@ func (s *Service) createPackage(ctx context.Context, req *api.Request, in *creat
 			ValidationStatuses: []ModelPackageStatusItem{}, ImageScanStatuses: []ModelPackageStatusItem{},
 		},
 		CreatedBy: &UserContext{},
-	}
+	}}
 	if in.ModelPackageName != "" {
 		p.ModelPackageName = in.ModelPackageName
 		p.ModelPackageArn = kindPackage.arn(sc, p.ModelPackageName)
-		if err := create(ctx, s.Store, kindPackage, sc, p.ModelPackageName, p.ModelPackageArn, t, &p, in.Tags); err != nil {
+		err := create(ctx, s.Store, kindPackage, sc, p.ModelPackageName, p.ModelPackageArn, t, &p, in.Tags)
+		if err != nil && in.ClientToken != "" {
+			if old, _, gerr := get[storedPackage](ctx, s.Store, kindPackage, sc, p.ModelPackageName); gerr == nil && old.ClientToken == in.ClientToken {
+				return &packageARNOutput{ModelPackageArn: old.ModelPackageArn}, nil
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 		return &packageARNOutput{ModelPackageArn: p.ModelPackageArn}, nil
@@ -213,21 +248,30 @@ func (s *Service) createPackage(ctx context.Context, req *api.Request, in *creat
 		p.ModelApprovalStatus = "PendingManualApproval"
 	}
 	// The version is the group's next sequence number, taken in the same
-	// transaction that stores the package.
-	_, err = s.Store.CreateChild(ctx, kindGroup.key(sc, group), func(seq int64) (store.Resource, []store.Tag, error) {
+	// transaction that stores the package, and that looks for a version
+	// created with the same token.
+	gk := kindGroup.key(sc, group)
+	build := func(seq int64) (store.Resource, []store.Tag, error) {
 		path := group + "/" + strconv.FormatInt(seq, 10)
 		p.ModelPackageName, p.ModelPackageGroupName, p.ModelPackageVersion = group, group, int32(seq)
 		p.ModelPackageArn = kindPackage.arn(sc, path)
 		r, err := newResource(kindPackage, sc, path, p.ModelPackageArn, t, &p)
 		return r, toStoreTags(in.Tags), err
-	})
+	}
+	var r store.Resource
+	if in.ClientToken == "" {
+		r, err = s.Store.CreateChild(ctx, gk, build)
+	} else {
+		r, _, err = s.Store.CreateChildOnce(ctx, gk, store.Query{Account: sc.account, Region: sc.region, Kind: kindPackage.name,
+			Parent: gk.Name, DocEquals: map[string]string{"ClientToken": in.ClientToken}}, build)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, kindGroup.notFound(kindGroup.arn(sc, group))
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &packageARNOutput{ModelPackageArn: p.ModelPackageArn}, nil
+	return &packageARNOutput{ModelPackageArn: r.ARN}, nil
 }
 
 // packageName turns a package reference (NAME, GROUP/VERSION or an ARN)
@@ -277,7 +321,7 @@ func (s *Service) updatePackage(ctx context.Context, req *api.Request, in *updat
 		return nil, err
 	}
 	t := now(req)
-	p, err := mutate(ctx, s.Store, kindPackage, sc, name, t, func(p *ModelPackage) error {
+	p, err := mutate(ctx, s.Store, kindPackage, sc, name, t, func(p *storedPackage) error {
 		if n := len(p.AdditionalInferenceSpecifications) + len(in.AdditionalInferenceSpecificationsToAdd); n > maxAdditionalSpecs {
 			return api.Errorf(api.KindInvalid, "A model package can have at most %d additional inference specifications; this update would make %d.", maxAdditionalSpecs, n)
 		}
@@ -309,6 +353,9 @@ func (s *Service) updatePackage(ctx context.Context, req *api.Request, in *updat
 			delete(p.CustomerMetadataProperties, k)
 		}
 		p.AdditionalInferenceSpecifications = append(p.AdditionalInferenceSpecifications, in.AdditionalInferenceSpecificationsToAdd...)
+		if err := checkAdditionalSpecNames("AdditionalInferenceSpecificationsToAdd", p.AdditionalInferenceSpecifications); err != nil {
+			return err
+		}
 		p.LastModifiedTime = awstime.At(t)
 		return nil
 	})

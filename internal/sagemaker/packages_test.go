@@ -391,3 +391,117 @@ func TestModelPackages(t *testing.T) {
 		}
 	})
 }
+
+// TestModelPackageClientToken: CreateModelPackage's ClientToken is an
+// idempotency token (the SDKs fill it in), so a request sent again with the
+// same token, as a retry after a lost response is, creates nothing more and
+// answers the ARN of the package the first one created.
+func TestModelPackageClientToken(t *testing.T) {
+	e := newEnv(t, nil)
+	createPackageGroup(t, e, "Idem")
+	for range 2 {
+		in := versionInput("Idem")
+		in.ClientToken = aws.String("retry-version")
+		out, err := e.sm.CreateModelPackage(e.ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := arn("model-package", "Idem/1"); aws.ToString(out.ModelPackageArn) != want {
+			t.Errorf("ModelPackageArn = %s, want %s", aws.ToString(out.ModelPackageArn), want)
+		}
+		e.clock.Advance(time.Second)
+	}
+	// Another token is another version.
+	out, err := e.sm.CreateModelPackage(e.ctx, versionInput("Idem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := arn("model-package", "Idem/2"); aws.ToString(out.ModelPackageArn) != want {
+		t.Errorf("ModelPackageArn = %s, want %s", aws.ToString(out.ModelPackageArn), want)
+	}
+	l, err := e.sm.ListModelPackages(e.ctx, &sagemaker.ListModelPackagesInput{ModelPackageGroupName: aws.String("Idem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []int32
+	for _, s := range l.ModelPackageSummaryList {
+		versions = append(versions, aws.ToInt32(s.ModelPackageVersion))
+	}
+	if !slices.Equal(versions, []int32{1, 2}) {
+		t.Errorf("versions = %v, want [1 2]", versions)
+	}
+	// The token is not part of the description (CheckOutput would refuse it).
+	if _, err := e.sm.DescribeModelPackage(e.ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String("Idem/1")}); err != nil {
+		t.Fatal(err)
+	}
+
+	// An unversioned package: the retry answers its ARN, not "already exists";
+	// another token for the same name still does.
+	solo := func(token string) (*sagemaker.CreateModelPackageOutput, error) {
+		return e.sm.CreateModelPackage(e.ctx, &sagemaker.CreateModelPackageInput{
+			ModelPackageName: aws.String("Solo"), InferenceSpecification: inferenceSpec(), ClientToken: aws.String(token),
+		})
+	}
+	for range 2 {
+		out, err := solo("retry-solo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := arn("model-package", "Solo"); aws.ToString(out.ModelPackageArn) != want {
+			t.Errorf("ModelPackageArn = %s, want %s", aws.ToString(out.ModelPackageArn), want)
+		}
+	}
+	_, err = solo("another")
+	wantErr(t, err, "ValidationException", "Model Package already exists: "+arn("model-package", "Solo"))
+}
+
+// TestAdditionalInferenceSpecificationNames: as SageMaker documents
+// AdditionalInferenceSpecificationDefinition.Name, a name is unique among a
+// package's additional specifications; CreateModelPackage and
+// UpdateModelPackage refuse a repeated one, and a refused update changes
+// nothing.
+func TestAdditionalInferenceSpecificationNames(t *testing.T) {
+	e := newEnv(t, nil)
+	createPackageGroup(t, e, "Neo")
+	spec := func(name string) types.AdditionalInferenceSpecificationDefinition {
+		return types.AdditionalInferenceSpecificationDefinition{Name: aws.String(name),
+			Containers: []types.ModelPackageContainerDefinition{{Image: aws.String("bert-" + name + ":1")}}}
+	}
+	in := versionInput("Neo")
+	in.AdditionalInferenceSpecifications = []types.AdditionalInferenceSpecificationDefinition{spec("gpu"), spec("inf2"), spec("gpu")}
+	_, err := e.sm.CreateModelPackage(e.ctx, in)
+	wantErr(t, err, "ValidationException", "AdditionalInferenceSpecifications: the name gpu is given to more than one additional inference specification; names must be unique within a model package.")
+
+	in.AdditionalInferenceSpecifications = in.AdditionalInferenceSpecifications[:2]
+	in.ClientToken = nil // the SDK filled in the refused request's
+	out, err := e.sm.CreateModelPackage(e.ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := arn("model-package", "Neo/1"); aws.ToString(out.ModelPackageArn) != want {
+		t.Errorf("ModelPackageArn = %s, want %s (the refused request numbers no version)", aws.ToString(out.ModelPackageArn), want)
+	}
+	for _, add := range [][]types.AdditionalInferenceSpecificationDefinition{{spec("inf2")}, {spec("cpu"), spec("cpu")}} {
+		_, err = e.sm.UpdateModelPackage(e.ctx, &sagemaker.UpdateModelPackageInput{
+			ModelPackageArn: out.ModelPackageArn, ModelApprovalStatus: types.ModelApprovalStatusApproved, AdditionalInferenceSpecificationsToAdd: add,
+		})
+		wantErr(t, err, "ValidationException", "AdditionalInferenceSpecificationsToAdd: the name "+aws.ToString(add[0].Name)+
+			" is given to more than one additional inference specification; names must be unique within a model package.")
+	}
+	d, err := e.sm.DescribeModelPackage(e.ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: out.ModelPackageArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range d.AdditionalInferenceSpecifications {
+		names = append(names, aws.ToString(s.Name))
+	}
+	if !slices.Equal(names, []string{"gpu", "inf2"}) || d.ModelApprovalStatus != types.ModelApprovalStatusPendingManualApproval || d.LastModifiedTime != nil {
+		t.Errorf("after refused updates: names %v, status %s, LastModifiedTime %v", names, d.ModelApprovalStatus, d.LastModifiedTime)
+	}
+	if _, err := e.sm.UpdateModelPackage(e.ctx, &sagemaker.UpdateModelPackageInput{
+		ModelPackageArn: out.ModelPackageArn, AdditionalInferenceSpecificationsToAdd: []types.AdditionalInferenceSpecificationDefinition{spec("cpu")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

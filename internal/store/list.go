@@ -113,40 +113,10 @@ func (s *Store) list(ctx context.Context, q Query) ([]Resource, string, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	where := []string{"account = ?", "region = ?", "kind = ?"}
-	args := []any{q.Account, q.Region, q.Kind}
+	where, args := q.filter()
 	add := func(cond string, a ...any) {
 		where = append(where, cond)
 		args = append(args, a...)
-	}
-	if q.NameContains != "" {
-		add(`instr(lower(CASE WHEN instr(name, '/') > 0 THEN substr(name, 1, instr(name, '/') - 1) ELSE name END), ?) > 0`,
-			strings.ToLower(q.NameContains))
-	}
-	timeRange := func(col string, after, before time.Time) {
-		if !after.IsZero() {
-			add(col+" >= ?", nanos(after))
-		}
-		if !before.IsZero() {
-			add(col+" < ?", nanos(before))
-		}
-	}
-	timeRange("created_at", q.CreatedAfter, q.CreatedBefore)
-	timeRange("updated_at", q.UpdatedAfter, q.UpdatedBefore)
-	if q.Parent != "" {
-		add("parent = ?", q.Parent)
-	}
-	switch q.Nesting {
-	case TopLevel:
-		add("parent = ''")
-	case Nested:
-		add("parent <> ''")
-	}
-	if q.Status != "" {
-		add("status = ?", q.Status)
-	}
-	for member, v := range q.DocEquals {
-		add("json_extract(doc, ?) = ?", "$."+jsonPathMember(member), v)
 	}
 
 	col := sortColumns[q.SortBy]
@@ -195,6 +165,47 @@ func (s *Store) list(ctx context.Context, q Query) ([]Resource, string, error) {
 		t.Str = last.Status
 	}
 	return out, t.encode(), nil
+}
+
+// filter returns the WHERE conditions, joined by AND, and their arguments
+// of q's selection (all but Token).
+func (q Query) filter() (where []string, args []any) {
+	where = []string{"account = ?", "region = ?", "kind = ?"}
+	args = []any{q.Account, q.Region, q.Kind}
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if q.NameContains != "" {
+		add(`instr(lower(CASE WHEN instr(name, '/') > 0 THEN substr(name, 1, instr(name, '/') - 1) ELSE name END), ?) > 0`,
+			strings.ToLower(q.NameContains))
+	}
+	timeRange := func(col string, after, before time.Time) {
+		if !after.IsZero() {
+			add(col+" >= ?", nanos(after))
+		}
+		if !before.IsZero() {
+			add(col+" < ?", nanos(before))
+		}
+	}
+	timeRange("created_at", q.CreatedAfter, q.CreatedBefore)
+	timeRange("updated_at", q.UpdatedAfter, q.UpdatedBefore)
+	if q.Parent != "" {
+		add("parent = ?", q.Parent)
+	}
+	switch q.Nesting {
+	case TopLevel:
+		add("parent = ''")
+	case Nested:
+		add("parent <> ''")
+	}
+	if q.Status != "" {
+		add("status = ?", q.Status)
+	}
+	for member, v := range q.DocEquals {
+		add("json_extract(doc, ?) = ?", "$."+jsonPathMember(member), v)
+	}
+	return where, args
 }
 
 // jsonPathMember quotes a member name for a JSON path unless it is a plain

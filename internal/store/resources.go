@@ -42,7 +42,22 @@ func (s *Store) Create(ctx context.Context, r Resource, tags ...Tag) error {
 // reused, even after children are deleted), and stores what build returns
 // for that number, with Parent set to parent.Name.
 func (s *Store) CreateChild(ctx context.Context, parent Key, build func(seq int64) (Resource, []Tag, error)) (Resource, error) {
+	r, _, err := s.createChild(ctx, parent, nil, build)
+	return r, err
+}
+
+// CreateChildOnce is CreateChild unless a resource that existing selects is
+// there already (checked in the same transaction, after the parent): then it
+// returns that resource and false, and changes nothing. It makes a creation
+// idempotent: existing selects what an earlier identical request created
+// (by a token in its document, say), so a retry cannot create it twice.
+func (s *Store) CreateChildOnce(ctx context.Context, parent Key, existing Query, build func(seq int64) (Resource, []Tag, error)) (Resource, bool, error) {
+	return s.createChild(ctx, parent, &existing, build)
+}
+
+func (s *Store) createChild(ctx context.Context, parent Key, existing *Query, build func(seq int64) (Resource, []Tag, error)) (Resource, bool, error) {
 	var out Resource
+	created := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var seq int64
 		err := tx.QueryRowContext(ctx, `SELECT child_seq FROM resources WHERE account = ? AND region = ? AND kind = ? AND name = ?`,
@@ -52,6 +67,16 @@ func (s *Store) CreateChild(ctx context.Context, parent Key, build func(seq int6
 		}
 		if err != nil {
 			return fmt.Errorf("read parent %s: %w", parent, err)
+		}
+		if existing != nil {
+			where, args := existing.filter()
+			out, err = scanResource(tx.QueryRowContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE `+strings.Join(where, " AND ")+` LIMIT 1`, args...))
+			if err == nil {
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("look for an existing child: %w", err)
+			}
 		}
 		seq++
 		if _, err := tx.ExecContext(ctx, `UPDATE resources SET child_seq = ? WHERE account = ? AND region = ? AND kind = ? AND name = ?`,
@@ -64,12 +89,13 @@ func (s *Store) CreateChild(ctx context.Context, parent Key, build func(seq int6
 		}
 		r.Parent = parent.Name
 		out, err = insertResource(ctx, tx, r, tags)
+		created = err == nil
 		return err
 	})
 	if err != nil {
-		return Resource{}, fmt.Errorf("create child of %s: %w", parent, err)
+		return Resource{}, false, fmt.Errorf("create child of %s: %w", parent, err)
 	}
-	return out, nil
+	return out, created, nil
 }
 
 func insertResource(ctx context.Context, tx *sql.Tx, r Resource, tags []Tag) (Resource, error) {

@@ -212,6 +212,37 @@ func listAll(t *testing.T, s *Store, q Query) ([]string, int) {
 	}
 }
 
+// TestCreateChildOnce: a child that the query selects is returned instead
+// of creating another, and the parent's sequence is not advanced for it.
+func TestCreateChildOnce(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	group := res("model-package-group", "g", t0, `{}`)
+	byToken := func(token string) Query {
+		return Query{Account: group.Account, Region: group.Region, Kind: "model-package", Parent: "g", DocEquals: map[string]string{"Token": token}}
+	}
+	build := func(token string) func(seq int64) (Resource, []Tag, error) {
+		return func(seq int64) (Resource, []Tag, error) {
+			return res("model-package", fmt.Sprintf("g/%d", seq), t0, `{"Token":"`+token+`"}`), nil, nil
+		}
+	}
+	if _, _, err := s.CreateChildOnce(ctx, group.Key, byToken("a"), build("a")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("child of missing parent: %v", err)
+	}
+	if err := s.Create(ctx, group); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		token, want string
+		created     bool
+	}{{"a", "g/1", true}, {"a", "g/1", false}, {"b", "g/2", true}, {"a", "g/1", false}, {"b", "g/2", false}, {"c", "g/3", true}} {
+		r, created, err := s.CreateChildOnce(ctx, group.Key, byToken(c.token), build(c.token))
+		if err != nil || r.Name != c.want || created != c.created {
+			t.Errorf("token %s: %s, created %v, %v; want %s, created %v", c.token, r.Name, created, err, c.want, c.created)
+		}
+	}
+}
+
 func TestListPagination(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := context.Background()
