@@ -281,15 +281,16 @@ func packageName(sc scope, ref string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	group, version, versioned := strings.Cut(path, "/")
+	_, version, versioned := strings.Cut(path, "/")
 	if !versioned {
 		return path, nil
 	}
+	// A version is written as SageMaker numbers it: "1", not "01" or "+1".
 	v, err := strconv.ParseInt(version, 10, 32)
-	if err != nil || v <= 0 || strings.Contains(version, "/") {
+	if err != nil || v <= 0 || strconv.FormatInt(v, 10) != version {
 		return "", kindPackage.notFound(kindPackage.arn(sc, path))
 	}
-	return group + "/" + strconv.FormatInt(v, 10), nil
+	return path, nil
 }
 
 func (s *Service) getPackage(ctx context.Context, sc scope, ref string) (*ModelPackage, store.Resource, error) {
