@@ -281,16 +281,15 @@ func packageName(sc scope, ref string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, version, versioned := strings.Cut(path, "/")
+	group, version, versioned := strings.Cut(path, "/")
 	if !versioned {
 		return path, nil
 	}
-	// A version is written as SageMaker numbers it: "1", not "01" or "+1".
 	v, err := strconv.ParseInt(version, 10, 32)
-	if err != nil || v <= 0 || strconv.FormatInt(v, 10) != version {
+	if err != nil || v <= 0 || strings.Contains(version, "/") {
 		return "", kindPackage.notFound(kindPackage.arn(sc, path))
 	}
-	return path, nil
+	return group + "/" + strconv.FormatInt(v, 10), nil
 }
 
 func (s *Service) getPackage(ctx context.Context, sc scope, ref string) (*ModelPackage, store.Resource, error) {

@@ -256,10 +256,6 @@ func TestModelPackages(t *testing.T) {
 				_, err := e.sm.DescribeModelPackage(e.ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String("Bert/0")})
 				return err
 			}, "ModelPackage " + arn("model-package", "Bert/0") + " does not exist."},
-			{"version with a leading zero", func() error {
-				_, err := e.sm.DescribeModelPackage(e.ctx, &sagemaker.DescribeModelPackageInput{ModelPackageName: aws.String("Bert/01")})
-				return err
-			}, "ModelPackage " + arn("model-package", "Bert/01") + " does not exist."},
 			{"ARN of another region", func() error {
 				_, err := e.sm.DescribeModelPackage(e.ctx, &sagemaker.DescribeModelPackageInput{
 					ModelPackageName: aws.String("arn:aws:sagemaker:eu-west-1:123456789012:model-package/Bert/1")})
