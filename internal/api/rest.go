@@ -53,11 +53,14 @@ type refusedMember struct{ member, header string }
 // every header member anyway). Like Route, which must come first, it
 // panics on wiring mistakes.
 func (s *Service) Refuse(opName string, refuse func(req *Request, member string) error, members ...string) {
+	var route *restRoute
 	op := s.Model.Operations[opName]
-	if op == nil || s.routes[muxPattern(op.Method, op.RequestURI)] == nil {
+	if op != nil {
+		route = s.routes[muxPattern(op.Method, op.RequestURI)]
+	}
+	if route == nil {
 		panic(fmt.Sprintf("api: %s: Refuse before Route(%q)", s.Name, opName))
 	}
-	route := s.routes[muxPattern(op.Method, op.RequestURI)]
 	for _, name := range members {
 		m := op.Input.MemberNamed(name)
 		if m == nil || m.Location != "header" {

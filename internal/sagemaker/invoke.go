@@ -47,16 +47,19 @@ func (s *Service) NewRuntimeAPI() *api.Service {
 	return svc
 }
 
+// refusedInvoke says why endpoints here cannot take each InvokeEndpoint
+// member that NewRuntimeAPI refuses.
+var refusedInvoke = map[string]string{
+	"InferenceComponentName":  "inference components are not supported by this server",
+	"TargetContainerHostname": "multi-container endpoints with direct invocation are not supported by this server",
+	"SessionId":               "stateful sessions are not supported by this server",
+	"EnableExplanations":      "explainers (ExplainerConfig) are not supported by this server",
+}
+
 // refuseInvoke is the error of an invocation that asks for what endpoints
 // here do not have.
 func refuseInvoke(req *api.Request, member string) error {
-	why := map[string]string{
-		"InferenceComponentName":  "inference components are not supported by this server",
-		"TargetContainerHostname": "multi-container endpoints with direct invocation are not supported by this server",
-		"SessionId":               "stateful sessions are not supported by this server",
-		"EnableExplanations":      "explainers (ExplainerConfig) are not supported by this server",
-	}[member]
-	return api.Errorf(api.KindInvalid, "%s: endpoint %s cannot take it: %s.", member, req.PathValue("EndpointName"), why)
+	return api.Errorf(api.KindInvalid, "%s: endpoint %s cannot take it: %s.", member, req.PathValue("EndpointName"), refusedInvoke[member])
 }
 
 func (s *Service) invokeEndpoint(ctx context.Context, req *api.Request, w http.ResponseWriter, body []byte) error {
